@@ -1,0 +1,17 @@
+# Every dependency comes from a Debian package (scripts/setup-deps installs them).
+# Nothing is fetched at configure, build or test time.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json)
+find_package(simdjson REQUIRED CONFIG)
+find_package(fmt REQUIRED CONFIG)
+find_package(CLI11 REQUIRED CONFIG)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
+if(TERN_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED CONFIG)
+endif()
+if(TERN_BUILD_BENCH)
+  find_package(benchmark REQUIRED CONFIG)
+endif()
