@@ -5,7 +5,7 @@
 // user clone does not have it, so tests needing it skip with a reason:
 //
 //   TEST_CASE("loads stories260K") {
-//     TERN_NEED_SHARED(path, "models/stories260K.gguf");
+//     TERN_NEED_FIXTURE(path, "models/stories260K.gguf");   // tests/data, else ../shared
 //     ...use path (a std::filesystem::path)...
 //   }
 #pragma once
@@ -34,10 +34,29 @@ inline std::optional<std::filesystem::path> shared_file(std::string_view relativ
   return std::nullopt;
 }
 
+// A fixture by its path relative to tests/data/ or ../shared/ (same layout:
+// "models/stories260K.gguf"): tests/data/ first, then ../shared/, else nullopt.
+inline std::optional<std::filesystem::path> fixture(std::string_view relative) {
+  std::error_code ec;
+  auto local = test_data(relative);
+  if (std::filesystem::exists(local, ec)) return local;
+  return shared_file(relative);
+}
+
 // Prints the marker ctest turns into "skipped" (SKIP_REGULAR_EXPRESSION).
 inline void report_skip(std::string_view reason) { std::cout << "TERN-SKIP: " << reason << std::endl; }
 
 }  // namespace tern::test
+
+// Like TERN_NEED_SHARED, but finds the file in tests/data/ first.
+#define TERN_NEED_FIXTURE(var, relative)                                                        \
+  auto var##_maybe = ::tern::test::fixture(relative);                                           \
+  if (!var##_maybe) {                                                                           \
+    ::tern::test::report_skip(std::string("needs ") + (relative) +                              \
+                              " in tests/data or ../shared, and neither has it");               \
+    return;                                                                                     \
+  }                                                                                             \
+  const std::filesystem::path var = *var##_maybe
 
 #define TERN_NEED_SHARED(var, relative)                                                         \
   auto var##_maybe = ::tern::test::shared_file(relative);                                       \
