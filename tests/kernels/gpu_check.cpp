@@ -1,7 +1,10 @@
 // Runs each CUDA kernel on a real GPU and compares it with the same kernel
 // source run on the CPU (cpu_emulation.hpp). Plain C++ with no test framework
-// or Boost, so it also builds on a bare CUDA machine:
-//   nvcc -std=c++17 -Ikernels/include -Ikernels/src kernels/src/*.cu tests/kernels/gpu_check.cpp -o gpu_check
+// or Boost, so it also builds on a bare CUDA machine. It must be compiled by
+// the host compiler (the .cuh then builds through the CPU emulation):
+//   nvcc -std=c++17 -c -Ikernels/include -Ikernels/src kernels/src/*.cu
+//   g++ -std=c++20 -Ikernels/include -Ikernels/src -I/usr/local/cuda/include tests/kernels/gpu_check.cpp \
+//       *.o -L/usr/local/cuda/lib64 -lcudart -o gpu_check
 // Without a GPU it prints "TERN-SKIP: <reason>" (ctest reports it skipped) and exits 0.
 #include <tern/kernels/cuda.hpp>
 
