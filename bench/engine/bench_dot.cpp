@@ -1,0 +1,167 @@
+// Tensor types: matvec throughput per type, in GB/s of weight bytes read, for
+// the Qwen2.5-0.5B FFN shape (4864 x 896; the K types need rows that are a
+// multiple of 256, so they use 4864 x 1024 — in a real Q4_K_M Qwen2.5-0.5B
+// those tensors fall back to q5_0/q8_0 for exactly that reason).
+//
+// For each type: the reference path (1 thread), the fast path on 1 and on 2
+// threads. The bound is a plain streaming read of the same bytes (the sum of
+// 64-bit words) on as many threads: a matvec cannot beat reading its weights.
+// Printed at the end: GB/s, fast/reference, and fast as a fraction of the bound.
+//
+//   cmake -S . -B build-bench -G Ninja -DTERN_CUDA=OFF -DTERN_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=Release
+//   ninja -C build-bench bench_dot && ./build-bench/bench/engine/bench_dot
+#include <tern/engine/matvec.hpp>
+#include <tern/engine/quant.hpp>
+#include <tern/engine/thread_pool.hpp>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace tern::engine;
+
+namespace {
+
+constexpr std::int64_t k_rows = 4864;
+constexpr std::int64_t k_cols = 896;
+constexpr std::int64_t k_cols_k = 1024;
+
+struct matrix {
+  tensor_type type;
+  std::int64_t n_cols;
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> x;
+  std::vector<float> y;
+};
+
+std::map<tensor_type, std::unique_ptr<matrix>>& matrices() {
+  static std::map<tensor_type, std::unique_ptr<matrix>> m;
+  return m;
+}
+
+matrix& get_matrix(tensor_type t) {
+  auto& slot = matrices()[t];
+  if (!slot) {
+    const auto& ops = **reference_ops_for(t);
+    const std::int64_t n_cols = ops.block_elems == 256 ? k_cols_k : k_cols;
+    slot = std::make_unique<matrix>();
+    slot->type = t;
+    slot->n_cols = n_cols;
+    slot->bytes.resize(static_cast<std::size_t>(*bytes_for(t, static_cast<std::uint64_t>(k_rows * n_cols))));
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    std::vector<float> row(static_cast<std::size_t>(n_cols));
+    const std::size_t stride = slot->bytes.size() / k_rows;
+    for (std::int64_t r = 0; r < k_rows; ++r) {
+      for (auto& v : row) v = normal(rng);
+      ops.quantize(row.data(), slot->bytes.data() + r * static_cast<std::int64_t>(stride), n_cols);
+    }
+    slot->x.resize(static_cast<std::size_t>(n_cols));
+    for (auto& v : slot->x) v = normal(rng) * 50.0f;
+    slot->y.resize(k_rows);
+  }
+  return *slot;
+}
+
+thread_pool& pool(int n) {
+  static thread_pool p1(1), p2(2);
+  return n == 1 ? p1 : p2;
+}
+
+void bm_matvec(benchmark::State& state, tensor_type t, bool fast, int threads) {
+  auto& m = get_matrix(t);
+  const type_ops& ops = fast ? **ops_for(t) : **reference_ops_for(t);
+  for (auto _ : state) {
+    matvec(ops, m.bytes.data(), k_rows, m.n_cols, m.x.data(), m.y.data(), pool(threads));
+    benchmark::DoNotOptimize(m.y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(m.bytes.size()));
+}
+
+// The bound: read the same bytes, nothing else.
+void bm_read(benchmark::State& state, tensor_type t, int threads) {
+  auto& m = get_matrix(t);
+  const std::size_t words = m.bytes.size() / 8;
+  std::uint64_t sums[2] = {0, 0};
+  for (auto _ : state) {
+    pool(threads).parallel_for(threads, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t part = b; part < e; ++part) {
+        const std::size_t lo = words * static_cast<std::size_t>(part) / threads;
+        const std::size_t hi = words * static_cast<std::size_t>(part + 1) / threads;
+        std::uint64_t s = 0;
+        for (std::size_t i = lo; i < hi; ++i) {
+          std::uint64_t w;
+          std::memcpy(&w, m.bytes.data() + i * 8, 8);
+          s += w;
+        }
+        sums[part] += s;
+      }
+    });
+    benchmark::DoNotOptimize(sums);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(m.bytes.size()));
+}
+
+// Collects GB/s per benchmark name while printing the usual console output.
+class collecting_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs) {
+      const double seconds = run.GetAdjustedRealTime() * benchmark::GetTimeUnitMultiplier(run.time_unit);
+      const auto it = run.counters.find("bytes_per_second");
+      std::string name = run.benchmark_name();
+      if (const auto cut = name.find("/real_time"); cut != std::string::npos) name.erase(cut);
+      if (it != run.counters.end() && seconds > 0.0) gbps[name] = it->second.value / 1e9;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  std::map<std::string, double> gbps;
+};
+
+const tensor_type k_types[] = {tensor_type::f32,  tensor_type::f16,  tensor_type::bf16, tensor_type::q8_0,
+                               tensor_type::q4_0, tensor_type::q4_1, tensor_type::q5_0, tensor_type::q5_1,
+                               tensor_type::q4_k, tensor_type::q5_k, tensor_type::q6_k};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (auto t : k_types) {
+    const std::string n = to_string(t);
+    benchmark::RegisterBenchmark(("read/" + n + "/1").c_str(), bm_read, t, 1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("read/" + n + "/2").c_str(), bm_read, t, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("ref/" + n + "/1").c_str(), bm_matvec, t, false, 1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("fast/" + n + "/1").c_str(), bm_matvec, t, true, 1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("fast/" + n + "/2").c_str(), bm_matvec, t, true, 2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::Initialize(&argc, argv);
+  collecting_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  auto g = [&](const std::string& key) {
+    auto it = reporter.gbps.find(key);
+    return it == reporter.gbps.end() ? 0.0 : it->second;
+  };
+  fmt::print("\nmatvec {}x{} (K types {}x{}), fast path: {}; GB/s of weight bytes read\n", k_rows, k_cols, k_rows,
+             k_cols_k, fast_path_name());
+  fmt::print("bound = streaming read of the same bytes on the same threads\n");
+  fmt::print("{:<6} {:>9} {:>8} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}\n", "type", "MB", "ref 1T", "fast 1T", "fast 2T",
+             "fast/ref", "bound 1T", "1T/bound", "2T/bound");
+  for (auto t : k_types) {
+    const std::string n = to_string(t);
+    const double ref = g("ref/" + n + "/1"), f1 = g("fast/" + n + "/1"), f2 = g("fast/" + n + "/2");
+    const double b1 = g("read/" + n + "/1"), b2 = g("read/" + n + "/2");
+    if (ref == 0.0) continue;  // filtered out
+    fmt::print("{:<6} {:>9.2f} {:>8.2f} {:>9.2f} {:>9.2f} {:>9.1f}x {:>9.2f} {:>9.2f} {:>9.2f}\n", n,
+               get_matrix(t).bytes.size() / 1e6, ref, f1, f2, f1 / ref, b1, b1 > 0 ? f1 / b1 : 0.0,
+               b2 > 0 ? f2 / b2 : 0.0);
+  }
+  return 0;
+}
