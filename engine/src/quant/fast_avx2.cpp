@@ -18,6 +18,7 @@
 #include "quant/blocks.hpp"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -345,8 +346,13 @@ const type_ops k_fast[] = {
 }  // namespace
 
 bool cpu_has_avx2_fma_f16c() noexcept {
+  // __builtin_cpu_supports checks that the OS saves the AVX registers; clang
+  // does not know "f16c" there, so that bit comes from CPUID leaf 1 (ECX 29).
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & (1u << 29)) != 0;
 }
 
 const type_ops* fast_ops(tensor_type type) noexcept {
