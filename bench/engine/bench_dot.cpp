@@ -89,6 +89,24 @@ void bm_matvec(benchmark::State& state, tensor_type t, bool fast, int threads) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(m.bytes.size()));
 }
 
+// Prefill: a batch of k_batch tokens through matmul (rows decoded once), on
+// one thread. Bytes counted once per token, so GB/s compares with matvec's.
+constexpr std::int64_t k_batch = 16;
+void bm_matmul(benchmark::State& state, tensor_type t) {
+  auto& m = get_matrix(t);
+  std::vector<float> X(static_cast<std::size_t>(k_batch * m.n_cols));
+  for (std::size_t i = 0; i < X.size(); ++i) X[i] = m.x[i % m.x.size()];
+  std::vector<float> Y(static_cast<std::size_t>(k_batch * k_rows));
+  const type_ops& ops = **ops_for(t);
+  for (auto _ : state) {
+    matmul(ops, m.bytes.data(), k_rows, m.n_cols, X.data(), k_batch, Y.data(), nullptr);
+    benchmark::DoNotOptimize(Y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * k_batch *
+                          static_cast<std::int64_t>(m.bytes.size()));
+}
+
 // The bound: read the same bytes and do nothing else with them (AVX2 loads
 // into 4 independent integer sums, the cheapest way to touch every byte).
 __attribute__((target("avx2"))) std::uint64_t read_bytes(const std::uint8_t* p, std::size_t n) {
@@ -159,6 +177,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("ref/" + n + "/1").c_str(), bm_matvec, t, false, 1)->Unit(us);
     benchmark::RegisterBenchmark(("fast/" + n + "/1").c_str(), bm_matvec, t, true, 1)->Unit(us);
     benchmark::RegisterBenchmark(("fast/" + n + "/2").c_str(), bm_matvec, t, true, 2)->UseRealTime()->Unit(us);
+    benchmark::RegisterBenchmark(("prefill/" + n + "/1").c_str(), bm_matmul, t)->Unit(us);
   }
   benchmark::Initialize(&argc, argv);
   collecting_reporter reporter;
@@ -172,16 +191,17 @@ int main(int argc, char** argv) {
   fmt::print("\nmatvec {}x{} (K types {}x{}), fast path: {}; GB/s of weight bytes read\n", k_rows, k_cols, k_rows,
              k_cols_k, fast_path_name());
   fmt::print("bound = streaming read of the same bytes on the same threads; 1T from CPU time, 2T from wall time\n");
-  fmt::print("{:<6} {:>9} {:>8} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}\n", "type", "MB", "ref 1T", "fast 1T", "fast 2T",
-             "fast/ref", "bound 1T", "1T/bound", "2T/bound");
+  fmt::print("prefill = matmul of {} tokens on 1 thread, GB/s counting the weights once per token\n", k_batch);
+  fmt::print("{:<6} {:>9} {:>8} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12}\n", "type", "MB", "ref 1T", "fast 1T",
+             "fast 2T", "fast/ref", "bound 1T", "1T/bound", "2T/bound", "prefill", "prefill/fast");
   for (auto t : k_types) {
     const std::string n = to_string(t);
     const double ref = g("ref/" + n + "/1"), f1 = g("fast/" + n + "/1"), f2 = g("fast/" + n + "/2");
-    const double b1 = g("read/" + n + "/1"), b2 = g("read/" + n + "/2");
-    if (ref == 0.0) continue;  // filtered out
-    fmt::print("{:<6} {:>9.2f} {:>8.2f} {:>9.2f} {:>9.2f} {:>9.1f}x {:>9.2f} {:>9.2f} {:>9.2f}\n", n,
+    const double b1 = g("read/" + n + "/1"), b2 = g("read/" + n + "/2"), pf = g("prefill/" + n + "/1");
+    if (ref == 0.0 || f1 == 0.0) continue;  // filtered out
+    fmt::print("{:<6} {:>9.2f} {:>8.2f} {:>9.2f} {:>9.2f} {:>9.1f}x {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>11.1f}x\n", n,
                get_matrix(t).bytes.size() / 1e6, ref, f1, f2, f1 / ref, b1, b1 > 0 ? f1 / b1 : 0.0,
-               b2 > 0 ? f2 / b2 : 0.0);
+               b2 > 0 ? f2 / b2 : 0.0, pf, pf / f1);
   }
   return 0;
 }

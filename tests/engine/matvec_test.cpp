@@ -68,8 +68,9 @@ TEST_CASE("matvec: every type, reference vs float64, fast vs reference, threads,
         }
         std::vector<float> wd(static_cast<std::size_t>(n_rows * n_cols));
         ref->dequantize(W.data(), wd.data(), n_rows * n_cols);
-        const std::int64_t n_batch = 3;
-        std::vector<float> X(static_cast<std::size_t>(n_batch * n_cols));
+        const std::int64_t n_batch = 3;  // below k_decode_rows_min_batch: one dot per output
+        const std::int64_t n_prefill = 6;  // at or above it: rows decoded once
+        std::vector<float> X(static_cast<std::size_t>(n_prefill * n_cols));
         for (auto& v : X) v = normal(rng);
 
         std::vector<float> y_ref(static_cast<std::size_t>(n_rows)), y_fast(y_ref.size()), y_fast2(y_ref.size()),
@@ -78,16 +79,24 @@ TEST_CASE("matvec: every type, reference vs float64, fast vs reference, threads,
         matvec(t, W.data(), n_rows, n_cols, X.data(), y_fast.data());
         matvec(*fast, W.data(), n_rows, n_cols, X.data(), y_fast2.data(), pool2);
         matvec(t, W.data(), n_rows, n_cols, X.data(), y_fast3.data(), pool3);
-        for (std::int64_t r = 0; r < n_rows; ++r) {
+        // Row r against token b: the exact value (float64 over the reference's
+        // weights) and the tolerance: γ_n·Σ|w·x|, plus 2^-21·max|w|·Σ|x| for
+        // the fused-offset fast dequantization.
+        auto exact_and_tol = [&](std::int64_t r, std::int64_t b, double* tol) {
           const float* wr = wd.data() + r * n_cols;
-          const double exact = dot_f64(wr, X.data(), n_cols);
-          // γ_n·Σ|w·x|, plus 2^-21 of |w|·|x| for fused-offset fast dequantization.
-          double abs_wx = abs_dot_f64(wr, X.data(), n_cols);
-          double abs_w_abs_x = 0.0;
+          const float* xb = X.data() + b * n_cols;
           float wmax = 0.0f;
-          for (std::int64_t j = 0; j < n_cols; ++j) wmax = std::max(wmax, std::fabs(wr[j]));
-          for (std::int64_t j = 0; j < n_cols; ++j) abs_w_abs_x += wmax * std::fabs(X[static_cast<std::size_t>(j)]);
-          const double tol = double(n_cols + 1) * 0x1p-24 * abs_wx + 0x1p-21 * abs_w_abs_x;
+          double abs_x = 0.0;
+          for (std::int64_t j = 0; j < n_cols; ++j) {
+            wmax = std::max(wmax, std::fabs(wr[j]));
+            abs_x += std::fabs(xb[j]);
+          }
+          *tol = double(n_cols + 1) * 0x1p-24 * abs_dot_f64(wr, xb, n_cols) + 0x1p-21 * wmax * abs_x;
+          return dot_f64(wr, xb, n_cols);
+        };
+        for (std::int64_t r = 0; r < n_rows; ++r) {
+          double tol = 0.0;
+          const double exact = exact_and_tol(r, 0, &tol);
           const auto i = static_cast<std::size_t>(r);
           CHECK(std::fabs(y_ref[i] - exact) <= tol);
           CHECK(std::fabs(y_fast[i] - exact) <= tol);
@@ -105,6 +114,23 @@ TEST_CASE("matvec: every type, reference vs float64, fast vs reference, threads,
           matvec(*fast, W.data(), n_rows, n_cols, X.data() + b * n_cols, y.data());
           REQUIRE(std::memcmp(y.data(), Y.data() + b * n_rows, y.size() * sizeof(float)) == 0);
           REQUIRE(std::memcmp(y.data(), Y2.data() + b * n_rows, y.size() * sizeof(float)) == 0);
+        }
+
+        // Prefill-sized batch: within tolerance of float64 (rows decoded once
+        // on the fast table); the reference table stays one dot per output.
+        std::vector<float> P(static_cast<std::size_t>(n_prefill * n_rows), -3.0f);
+        std::vector<float> P_ref(P.size(), -4.0f);
+        matmul(*fast, W.data(), n_rows, n_cols, X.data(), n_prefill, P.data(), &pool2);
+        matmul(*ref, W.data(), n_rows, n_cols, X.data(), n_prefill, P_ref.data(), &pool3);
+        for (std::int64_t b = 0; b < n_prefill; ++b) {
+          std::vector<float> y(static_cast<std::size_t>(n_rows));
+          matvec(*ref, W.data(), n_rows, n_cols, X.data() + b * n_cols, y.data());
+          REQUIRE(std::memcmp(y.data(), P_ref.data() + b * n_rows, y.size() * sizeof(float)) == 0);
+          for (std::int64_t r = 0; r < n_rows; ++r) {
+            double tol = 0.0;
+            const double exact = exact_and_tol(r, b, &tol);
+            CHECK(std::fabs(P[static_cast<std::size_t>(b * n_rows + r)] - exact) <= tol);
+          }
         }
       }
     }

@@ -1,5 +1,7 @@
 #include <tern/engine/matvec.hpp>
 
+#include <vector>
+
 namespace tern::engine {
 namespace {
 
@@ -20,6 +22,20 @@ void rows(const type_ops& ops, const std::uint8_t* w, std::int64_t stride, std::
   for (std::int64_t i = begin; i < end; ++i) {
     const std::uint8_t* row = w + i * stride;
     for (std::int64_t t = 0; t < n_batch; ++t) Y[t * n_rows + i] = ops.dot(row, X + t * n_cols, n_cols);
+  }
+}
+
+// Rows [begin, end) of Y = X·Wᵀ for a prefill-sized batch: each weight row is
+// decoded once into float32 and then dotted with every token by the f32
+// table of the same family, so the (costly) decode is paid once per row
+// rather than once per row and token.
+void rows_decoded(const type_ops& ops, const type_ops& f32, const std::uint8_t* w, std::int64_t stride,
+                  std::int64_t n_rows, std::int64_t n_cols, const float* X, std::int64_t n_batch, float* Y,
+                  std::int64_t begin, std::int64_t end) {
+  std::vector<float> decoded(static_cast<std::size_t>(n_cols));
+  for (std::int64_t i = begin; i < end; ++i) {
+    ops.dequantize(w + i * stride, decoded.data(), n_cols);
+    for (std::int64_t t = 0; t < n_batch; ++t) Y[t * n_rows + i] = f32.dot(decoded.data(), X + t * n_cols, n_cols);
   }
 }
 
@@ -48,13 +64,21 @@ void matmul(const type_ops& ops, const void* W, std::int64_t n_rows, std::int64_
   TERN_ASSERT(n_rows >= 0 && n_batch >= 0, "matmul: negative size");
   const std::int64_t stride = row_bytes_of(ops, n_cols);
   const auto* w = static_cast<const std::uint8_t*>(W);
-  if (pool == nullptr || pool->size() == 1) {
-    rows(ops, w, stride, n_rows, n_cols, X, n_batch, Y, 0, n_rows);
-    return;
-  }
-  pool->parallel_for(n_rows, [&](std::int64_t begin, std::int64_t end) {
-    rows(ops, w, stride, n_rows, n_cols, X, n_batch, Y, begin, end);
-  });
+  const type_ops* reference = *reference_ops_for(ops.type);
+  // f32/f16/bf16 rows convert as cheaply as they load: decoding them first
+  // only adds a pass (measured in bench_dot), so only block types do it.
+  const bool decode_rows = n_batch >= k_decode_rows_min_batch && &ops != reference && ops.block_elems > 1;
+  const type_ops& f32 = **ops_for(tensor_type::f32);
+  auto work = [&](std::int64_t begin, std::int64_t end) {
+    if (decode_rows)
+      rows_decoded(ops, f32, w, stride, n_rows, n_cols, X, n_batch, Y, begin, end);
+    else
+      rows(ops, w, stride, n_rows, n_cols, X, n_batch, Y, begin, end);
+  };
+  if (pool == nullptr || pool->size() == 1)
+    work(0, n_rows);
+  else
+    pool->parallel_for(n_rows, work);
 }
 
 void matmul(tensor_type type, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* X,
