@@ -136,3 +136,29 @@ TEST_CASE("matvec: every type, reference vs float64, fast vs reference, threads,
     }
   }
 }
+
+namespace {
+// The usage example of quant.hpp / matvec.hpp, as a loader and a forward pass
+// would write it: check the type once, then use the table.
+tern::result<float> first_output(tensor_type type, const void* W, std::int64_t n_rows, std::int64_t n_cols,
+                                 const float* x, thread_pool& pool) {
+  TERN_TRY(const auto* ops, tern::engine::ops_for(type));  // errc::unsupported for e.g. q2_k
+  std::vector<float> y(static_cast<std::size_t>(n_rows));
+  matvec(*ops, W, n_rows, n_cols, x, y.data(), pool);
+  CHECK(y[0] == ops->dot(W, x, n_cols));  // row 0 · x
+  return y[0];
+}
+}  // namespace
+
+TEST_CASE("matvec: the header's usage example") {
+  thread_pool pool(2);
+  std::vector<float> w(64 * 3, 0.5f), x(64, 2.0f);
+  std::vector<std::uint8_t> q(3 * 2 * 34);
+  quantize_row(tensor_type::q8_0, w.data(), q.data(), 64 * 3);
+  auto y0 = first_output(tensor_type::q8_0, q.data(), 3, 64, x.data(), pool);
+  REQUIRE(y0);
+  CHECK(*y0 == Approx(64.0f).epsilon(1e-3));  // 127·d' = 0.5 up to the binary16 rounding of d (2^-11)
+  auto bad = first_output(tensor_type::q2_k, q.data(), 3, 64, x.data(), pool);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code() == tern::errc::unsupported);
+}
