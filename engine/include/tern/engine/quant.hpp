@@ -69,12 +69,19 @@ struct type_ops {
   void (*dequantize)(const void* src, float* dst, std::int64_t n);
   // src: n floats; dst: the blocks (n / block_elems * block_bytes bytes).
   // Round-to-nearest quantization (K types included: a valid block that
-  // decodes close to src, not llama.cpp's error-minimising search). Finite
-  // input expected; the bounds are stated in tests/engine/quant_*_test.cpp.
+  // decodes close to src, not llama.cpp's error-minimising search); the error
+  // bound per type is stated in tests/engine/quant_test.cpp. Non-finite input
+  // gives valid blocks with finite values (scales clamp to ±65504, NaN to 0);
+  // the float types keep inf and NaN as they are.
+  // The fast tables use the reference quantizers.
   void (*quantize)(const float* src, void* dst, std::int64_t n);
   // Σ_i w_i · x_i over one row, w the dequantized row (n values), x float32.
   // The fast path keeps x in float32 (no 8-bit quantization of activations);
-  // it differs from the reference only by the order of float additions.
+  // it differs from the reference by the order of float additions, and for
+  // q4_1/q5_1/q4_k/q5_k by computing each weight code·scale + offset with one
+  // rounding instead of two. Tests hold both within n·2^-24·Σ|w·x| of a
+  // float64 sum (plus 2^-21 of the block's largest weight per |x| for those
+  // four types).
   float (*dot)(const void* row, const float* x, std::int64_t n);
 };
 
