@@ -291,6 +291,11 @@ TEST_CASE("travel api: bad query parameters are 400 or 422 with a JSON error") {
   require_error(get(*a, "/flights?from=BOS&from=JFK&to=GIG&date=2027-01-15"), 400, "invalid_parameter");
   require_error(get(*a, "/flights?from=B%ZZ&to=GIG&date=2027-01-15"), 400, "malformed_query");
   require_error(get(*a, "/flights?from=B%00&to=GIG&date=2027-01-15"), 400, "malformed_query");
+  // Client bytes quoted back in messages never make the JSON invalid (body_of validates UTF-8).
+  require_error(get(*a, "/flights?from=%FF%FE%01&to=GIG&date=2027-01-15"), 422, "unknown_airport");
+  require_error(get(*a, "/flights/%C3%28" + std::string(500, 'x')), 404, "not_found");
+  require_error(get(*a, "/%FF%FF"), 404, "not_found");
+  require_error(get(*a, "/flights?%FF=1"), 400, "invalid_parameter");
   require_error(get(*a, "/hotels?city=Rio&check_in=2027-01-20&check_out=2027-01-15"), 422, "invalid_dates");
   require_error(get(*a, "/hotels?city=GIG&check_in=2027-01-20&check_out=2027-03-15"), 422, "invalid_dates");
   require_error(get(*a, "/hotels?city=Atlantis&check_in=2027-01-15&check_out=2027-01-20"), 422, "unknown_city");

@@ -297,6 +297,22 @@ TEST_CASE("travel server: malformed HTTP, huge headers and huge bodies get a 4xx
                                    3s);
   CHECK(status_of(invalid_json.received) == 400);
   CHECK(invalid_json.received.find("invalid_json") != std::string::npos);
+  auto long_target = raw_exchange(s.port(), "GET /flights?from=" + std::string(10000, 'B') + " HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+  CHECK(status_of(long_target.received) == 431);
+  auto many_headers = raw_exchange(s.port(), "GET /health HTTP/1.1\r\n" + [] {
+    std::string h;
+    for (int i = 0; i < 1000; ++i) h += "X-" + std::to_string(i) + ": y\r\n";
+    return h;
+  }() + "\r\n", 3s);
+  CHECK(status_of(many_headers.received) == 431);
+  // Expect: 100-continue is honoured, then the request is answered.
+  const std::string body = flight_booking("FL-BOS-GIG-20270115-1", 1);
+  auto expect = raw_exchange(s.port(),
+                             "POST /bookings HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+                             3s);
+  CHECK(expect.received.rfind("HTTP/1.1 100 Continue\r\n", 0) == 0);
+  CHECK(expect.received.find("HTTP/1.1 201 Created") != std::string::npos);
   // A request cut off mid-headers by the client: no crash, the server just closes.
   auto truncated = raw_exchange(s.port(), "GET /health HTTP/1.1\r\nHo", 3s, true);
   CHECK(truncated.closed);

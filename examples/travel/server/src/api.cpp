@@ -26,6 +26,13 @@ http_response error_response(int status, std::string_view code, std::string_view
   return json_response(status, boost::json::object{{"error", std::move(err)}});
 }
 
+std::string echo(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
@@ -69,10 +76,10 @@ result<query> query::parse(std::string_view text, std::initializer_list<std::str
       std::string names;
       for (auto a : allowed) names += fmt::format("{}{}", names.empty() ? "" : ", ", a);
       return fail(errc::invalid_argument, fmt::format("unknown parameter '{}' (expected one of: {})",
-                                                      name->substr(0, 64), names));
+                                                      echo(*name), names));
     }
     if (!q.values.emplace(std::move(*name), std::move(*value)).second)
-      return fail(errc::invalid_argument, fmt::format("parameter '{}' given more than once", pair.substr(0, eq)));
+      return fail(errc::invalid_argument, fmt::format("parameter '{}' given more than once", echo(*name)));
   }
   return q;
 }
@@ -98,7 +105,7 @@ checked<date> date_param(const query& q, std::string_view name, bool required) {
   auto d = parse_date(*v);
   if (!d)
     return bad_input{400, "invalid_parameter",
-                     fmt::format("'{}' must be a date as YYYY-MM-DD, got '{}'", name, v->substr(0, 40))};
+                     fmt::format("'{}' must be a date as YYYY-MM-DD, got '{}'", name, echo(*v))};
   if (*d < first_catalogue_date() || *d > last_catalogue_date() + std::chrono::days{1})
     return bad_input{422, "date_out_of_range",
                      fmt::format("'{}' must be between {} and {}", name, format_date(first_catalogue_date()),
@@ -113,7 +120,7 @@ checked<long long> int_param(const query& q, std::string_view name, long long lo
   const char* end = v->data() + v->size();
   auto [p, ec] = std::from_chars(v->data(), end, n);
   if (v->empty() || ec != std::errc() || p != end)
-    return bad_input{400, "invalid_parameter", fmt::format("'{}' must be an integer, got '{}'", name, v->substr(0, 40))};
+    return bad_input{400, "invalid_parameter", fmt::format("'{}' must be an integer, got '{}'", name, echo(*v))};
   if (n < lo || n > hi)
     return bad_input{422, "invalid_parameter", fmt::format("'{}' must be between {} and {}", name, lo, hi)};
   return n;
@@ -126,7 +133,7 @@ checked<double> number_param(const query& q, std::string_view name, double lo, d
   const char* end = v->data() + v->size();
   auto [p, ec] = std::from_chars(v->data(), end, n);
   if (v->empty() || ec != std::errc() || p != end || !std::isfinite(n))
-    return bad_input{400, "invalid_parameter", fmt::format("'{}' must be a number, got '{}'", name, v->substr(0, 40))};
+    return bad_input{400, "invalid_parameter", fmt::format("'{}' must be a number, got '{}'", name, echo(*v))};
   if (n < lo || n > hi)
     return bad_input{422, "invalid_parameter", fmt::format("'{}' must be between {} and {}", name, lo, hi)};
   return n;
@@ -247,9 +254,9 @@ http_response search_flights(api::impl& s, std::string_view qs) {
   const airport* from = s.cat.find_airport(from_text);
   const airport* to = s.cat.find_airport(to_text);
   if (!from)
-    return error_response(422, "unknown_airport", fmt::format("unknown airport or city '{}' in 'from'; see GET /airports", from_text.substr(0, 64)));
+    return error_response(422, "unknown_airport", fmt::format("unknown airport or city '{}' in 'from'; see GET /airports", echo(from_text)));
   if (!to)
-    return error_response(422, "unknown_airport", fmt::format("unknown airport or city '{}' in 'to'; see GET /airports", to_text.substr(0, 64)));
+    return error_response(422, "unknown_airport", fmt::format("unknown airport or city '{}' in 'to'; see GET /airports", echo(to_text)));
   if (from == to) return error_response(422, "invalid_route", "'from' and 'to' are the same airport");
   if (day > last_catalogue_date())
     return error_response(422, "date_out_of_range", fmt::format("'date' must be on or before {}", format_date(last_catalogue_date())));
@@ -287,7 +294,7 @@ http_response search_flights(api::impl& s, std::string_view qs) {
 
 http_response get_flight(api::impl& s, std::string_view id) {
   auto f = s.cat.flight_by_id(id);
-  if (!f) return error_response(404, "not_found", fmt::format("no flight with id '{}'", id.substr(0, 64)));
+  if (!f) return error_response(404, "not_found", fmt::format("no flight with id '{}'", echo(id)));
   auto taken = s.db->taken(flight_item(*f));
   if (!taken) return database_error(taken.error());
   return json_response(200, flight_json(*f, f->seats - *taken));
@@ -309,7 +316,7 @@ http_response search_hotels(api::impl& s, std::string_view qs) {
   if (auto* bad = check_stay(check_in, check_out, slot)) return error_response(bad->status, bad->code, bad->message);
   const airport* city = s.cat.find_airport(city_text);
   if (!city)
-    return error_response(422, "unknown_city", fmt::format("unknown city or airport '{}'; see GET /airports", city_text.substr(0, 64)));
+    return error_response(422, "unknown_city", fmt::format("unknown city or airport '{}'; see GET /airports", echo(city_text)));
   const int nights = static_cast<int>((check_out - check_in).count());
 
   struct offer {
@@ -360,7 +367,7 @@ http_response search_hotels(api::impl& s, std::string_view qs) {
 
 http_response get_hotel(api::impl& s, std::string_view id, std::string_view qs) {
   const hotel* h = s.cat.hotel_by_id(id);
-  if (!h) return error_response(404, "not_found", fmt::format("no hotel with id '{}'", id.substr(0, 64)));
+  if (!h) return error_response(404, "not_found", fmt::format("no hotel with id '{}'", echo(id)));
   auto parsed = query::parse(qs, {"check_in", "check_out"});
   if (!parsed) return query_error(parsed.error());
   TRAVEL_GET(check_in, date_param(*parsed, "check_in", false));
@@ -490,7 +497,7 @@ http_response api::handle(const http_request& req) {
     if (!post) return method_not_allowed("POST");
     return cancel_booking(s, seg[1]);
   }
-  return error_response(404, "not_found", fmt::format("no route for {} {}", req.method.substr(0, 16), path.substr(0, 128)));
+  return error_response(404, "not_found", fmt::format("no route for {} {}", echo(req.method), echo(path)));
 }
 
 }  // namespace tern::travel

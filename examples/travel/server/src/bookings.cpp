@@ -35,7 +35,7 @@ std::optional<field_error> only_fields(const object& obj, std::initializer_list<
       for (auto a : allowed) names += fmt::format("{}{}", names.empty() ? "" : ", ", a);
       return field_error{422, "unknown_field",
                          fmt::format("{}: unknown field (allowed: {})",
-                                     json::append_pointer("", std::string_view(kv.key()).substr(0, 64)), names)};
+                                     json::append_pointer("", echo(kv.key())), names)};
     }
   return std::nullopt;
 }
@@ -156,7 +156,7 @@ std::variant<booking_plan, http_response> plan_flight(api::impl& s, const object
 
   const std::string& fid = std::get<std::string>(id);
   auto f = s.cat.flight_by_id(fid);
-  if (!f) return error_response(404, "not_found", fmt::format("/flight_id: no flight with id '{}'", fid.substr(0, 64)));
+  if (!f) return error_response(404, "not_found", fmt::format("/flight_id: no flight with id '{}'", echo(fid)));
   const int n = static_cast<int>(list.size());
   booking_plan plan;
   plan.kind = "flight";
@@ -196,7 +196,7 @@ std::variant<booking_plan, http_response> plan_hotel(api::impl& s, const object&
 
   const std::string& hid = std::get<std::string>(id);
   const hotel* h = s.cat.hotel_by_id(hid);
-  if (!h) return error_response(404, "not_found", fmt::format("/hotel_id: no hotel with id '{}'", hid.substr(0, 64)));
+  if (!h) return error_response(404, "not_found", fmt::format("/hotel_id: no hotel with id '{}'", echo(hid)));
   const int n_guests = static_cast<int>(std::get<long long>(guests));
   const int n_rooms = static_cast<int>(std::get<long long>(rooms));
   const std::string& wanted = std::get<std::string>(room_name);
@@ -208,7 +208,7 @@ std::variant<booking_plan, http_response> plan_hotel(api::impl& s, const object&
       std::string names;
       for (const room_type& r : h->rooms) names += fmt::format("{}{}", names.empty() ? "" : ", ", r.name);
       return error_response(422, "invalid_value", fmt::format("/room_type: '{}' is not offered by {} (offered: {})",
-                                                              wanted.substr(0, 32), h->id, names));
+                                                              echo(wanted), h->id, names));
     }
     if (room->max_guests * n_rooms < n_guests)
       return error_response(422, "invalid_value",
@@ -323,7 +323,7 @@ http_response get_booking(api::impl& s, std::string_view id) {
     log::error("travel api: database: {}", rec.error().to_string());
     return error_response(500, "internal", "database error");
   }
-  if (!*rec) return error_response(404, "not_found", fmt::format("no booking with id '{}'", id.substr(0, 64)));
+  if (!*rec) return error_response(404, "not_found", fmt::format("no booking with id '{}'", echo(id)));
   return booking_response(200, **rec);
 }
 
@@ -336,7 +336,7 @@ http_response cancel_booking(api::impl& s, std::string_view id) {
   }
   switch (*outcome) {
     case store::cancel_outcome::not_found:
-      return error_response(404, "not_found", fmt::format("no booking with id '{}'", id.substr(0, 64)));
+      return error_response(404, "not_found", fmt::format("no booking with id '{}'", echo(id)));
     case store::cancel_outcome::already_cancelled:
       return error_response(409, "already_cancelled", fmt::format("booking {} is already cancelled", rec.id));
     case store::cancel_outcome::cancelled:

@@ -42,6 +42,10 @@ struct query {
   const std::string* find(std::string_view name) const;
 };
 
+// Client text quoted in an error message: at most 64 bytes, anything but
+// printable ASCII shown as '?', so the JSON we write stays valid UTF-8.
+std::string echo(std::string_view text);
+
 // Percent-decoding ("%2F" and '+' as space when plus_is_space); nullopt on a
 // malformed escape or a decoded NUL.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);

@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <exception>
+#include <tuple>
 #include <list>
 #include <mutex>
 
@@ -116,7 +118,16 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     parser.body_limit(options.body_limit);
     c->stream.expires_after(options.io_timeout);
-    auto [ec, n] = co_await http::async_read(c->stream, buffer, parser, use_tuple);
+    auto [ec, n] = co_await http::async_read_header(c->stream, buffer, parser, use_tuple);
+    if (!ec && !parser.is_done()) {
+      // RFC 9110 10.1.1: a client that sent "Expect: 100-continue" waits for
+      // this before sending the body (curl does, for bodies over 1 KiB).
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        std::tie(ec, n) = co_await http::async_write(c->stream, go_on, use_tuple);
+      }
+      if (!ec) std::tie(ec, n) = co_await http::async_read(c->stream, buffer, parser, use_tuple);
+    }
     if (ec) {
       // A clean close, a timeout or a stop: nothing to answer.
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
@@ -150,7 +161,16 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection> c) {
     if (auto it = req.find(http::field::content_type); it != req.end()) in.content_type = std::string(it->value());
     const bool head = req.method() == http::verb::head;
     const bool keep_alive = req.keep_alive() && !stopping;
-    auto res = to_beast(handler->handle(in), req.version(), keep_alive, head);
+    http_response out;
+    try {
+      out = handler->handle(in);
+    } catch (const std::exception& e) {
+      // handle() does not throw by contract; if it ever does, that is our bug:
+      // report it and answer 500 instead of taking the server down.
+      log::error("travel api: {} {}: unexpected exception: {}", in.method, in.target, e.what());
+      out = detail::error_response(500, "internal", "internal error");
+    }
+    auto res = to_beast(std::move(out), req.version(), keep_alive, head);
     c->stream.expires_after(options.io_timeout);
     auto [wec, wn] = co_await http::async_write(c->stream, res, use_tuple);
     c->busy = false;
