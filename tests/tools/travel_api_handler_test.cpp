@@ -437,3 +437,21 @@ TEST_CASE("travel api: /openapi.json is an OpenAPI 3.0 document whose operations
   }
   CHECK(seen.size() == calls.size());
 }
+
+TEST_CASE("travel api: seed 42 catalogue golden values") {
+  // Pinned so that an accidental change to the generator (which would move
+  // every example's expected ids and prices) is noticed.
+  auto a = open_api(42);
+  auto f = body_of(get(*a, "/flights/FL-BOS-GIG-20270115-3"));
+  CHECK(f.at("price").as_int64() == 455);
+  CHECK(f.at("departure_time").as_string() == "14:20");
+  CHECK(f.at("arrival_date").as_string() == "2027-01-16");
+  CHECK(f.at("arrival_time").as_string() == "05:00");
+  CHECK(f.at("via").as_string() == "ATL");
+  CHECK(f.at("airline").as_string() == "Condor Azul");
+  auto h = body_of(get(*a, "/hotels/HT-GIG-02?check_in=2027-01-15&check_out=2027-01-20"));
+  CHECK(h.at("name").as_string() == "Estrela Copacabana Hotel");
+  CHECK(h.at("neighbourhood").as_string() == "Copacabana");
+  CHECK(h.at("stars").as_int64() == 2);
+  CHECK(h.at("rooms").at(0).at("total_price").as_int64() == 414);
+}

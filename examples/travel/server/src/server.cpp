@@ -62,8 +62,9 @@ http::response<http::string_body> to_beast(http_response&& r, unsigned version, 
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  impl(asio::io_context& io, server_options o) : options(std::move(o)), acceptor(asio::make_strand(io)) {}
+  impl(asio::io_context& ctx, server_options o) : io(ctx), options(std::move(o)), acceptor(asio::make_strand(ctx)) {}
 
+  asio::io_context& io;
   server_options options;
   std::unique_ptr<api> handler;
   tcp::acceptor acceptor;
@@ -81,7 +82,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);  // a strand per connection
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) break;
       log::warn("travel api: accept: {}", ec.message());
