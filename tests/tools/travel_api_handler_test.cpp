@@ -455,3 +455,62 @@ TEST_CASE("travel api: seed 42 catalogue golden values") {
   CHECK(h.at("stars").as_int64() == 2);
   CHECK(h.at("rooms").at(0).at("total_price").as_int64() == 414);
 }
+
+TEST_CASE("travel api: mutated requests never give a 5xx or invalid JSON") {
+  // Byte-level mutations of valid requests, from a fixed seed: every answer
+  // must be a JSON object with a status below 500.
+  auto a = open_api();
+  const std::vector<std::pair<std::string, std::string>> seeds{
+      {"GET", k_search},
+      {"GET", k_hotels},
+      {"GET", "/hotels/HT-GIG-02?check_in=2027-01-15&check_out=2027-01-20"},
+      {"GET", "/flights/FL-BOS-GIG-20270115-3"},
+      {"POST", "/bookings"},
+      {"GET", "/bookings/BK-000001"},
+      {"POST", "/bookings/BK-000001/cancel"},
+  };
+  const std::vector<std::string> bodies{
+      flight_booking("FL-BOS-GIG-20270115-3", 2),
+      R"({"type":"hotel","hotel_id":"HT-GIG-02","check_in":"2027-01-15","check_out":"2027-01-20","guests":2,"guest_name":"Ana Silva","rooms":1,"room_type":"standard"})",
+  };
+  using namespace std::string_literals;
+  const std::string alphabet = "%&=?/{}[]\":,0123456789-+.eE \\u\x00\xff\xc3tfn"s;  // NUL included
+  REQUIRE(alphabet.size() == 36);
+  std::uint64_t state = 0x243f6a8885a308d3ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  auto mutate = [&](std::string s) {
+    const int n = 1 + static_cast<int>(next() % 4);
+    for (int i = 0; i < n; ++i) {
+      const std::size_t pos = s.empty() ? 0 : next() % s.size();
+      const char c = alphabet[next() % alphabet.size()];
+      switch (next() % 4) {
+        case 0: if (!s.empty()) s[pos] = c; break;
+        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(pos), c); break;
+        case 2: if (!s.empty()) s.erase(pos, 1 + next() % 8); break;
+        default: s = s.substr(0, pos); break;
+      }
+    }
+    return s;
+  };
+  int n_2xx = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const auto& [method, target] = seeds[next() % seeds.size()];
+    http_request req{.method = method, .target = target};
+    if (method == "POST" && target == "/bookings") req.body = bodies[next() % bodies.size()];
+    if (next() % 2) req.target = mutate(req.target);
+    if (!req.body.empty() && next() % 4 != 0) req.body = mutate(req.body);
+    auto res = a->handle(req);
+    INFO(req.method << " " << req.target << " " << req.body);
+    REQUIRE(res.status < 500);
+    auto v = tern::json::parse(res.body);
+    REQUIRE(v.has_value());
+    REQUIRE(v->is_object());
+    if (res.status < 300) ++n_2xx;
+  }
+  CHECK(n_2xx > 100);  // the mutations leave plenty of valid requests too
+}

@@ -354,6 +354,30 @@ TEST_CASE("travel server: a slow client is dropped after the timeout without blo
   CHECK(idle.closed);
 }
 
+TEST_CASE("travel server: connections over the limit are closed, and service resumes") {
+  tern::travel::server_options o;
+  o.max_connections = 3;
+  running_server s(o, 2);
+  asio::io_context io;
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 3; ++i) {
+    held.emplace_back(io);
+    held.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port()));
+  }
+  std::this_thread::sleep_for(100ms);  // let the server accept them
+  auto refused = raw_exchange(s.port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+  CHECK(refused.closed);
+  CHECK(refused.received.empty());
+  for (auto& h : held) h.close();
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {  // the server notices the closes asynchronously
+    auto r = raw_exchange(s.port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3s);
+    served = status_of(r.received) == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(served);
+}
+
 TEST_CASE("travel server: stop() closes idle connections and finishes") {
   auto s = std::make_unique<running_server>();
   const auto port = s->port();
