@@ -322,7 +322,7 @@ TEST_CASE("travel server: malformed HTTP, huge headers and huge bodies get a 4xx
 
 TEST_CASE("travel server: a slow client is dropped after the timeout without blocking others") {
   tern::travel::server_options o;
-  o.io_timeout = 400ms;
+  o.io_timeout = 1000ms;
   running_server s(o, 1);  // one thread: the slow client must not hold it
   asio::io_context io;
   tcp::socket slow(io);
@@ -330,7 +330,7 @@ TEST_CASE("travel server: a slow client is dropped after the timeout without blo
   asio::write(slow, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: x\r\n")));  // never finishes
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 3; ++i) CHECK(request(s.port(), http::verb::get, "/health").status == 200);
-  CHECK(std::chrono::steady_clock::now() - start < 400ms);  // served while the slow one waits
+  CHECK(std::chrono::steady_clock::now() - start < 1000ms);  // served while the slow one waits
   // The slow connection is closed once its deadline passes.
   std::array<char, 256> buf;
   beast::error_code ec;
