@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
+#include <cmath>
+#include <iterator>
 #include <optional>
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -184,7 +186,65 @@ result<boost::json::value> parse(std::string_view text, const parse_limits& limi
   return out;
 }
 
-std::string serialize(const boost::json::value& value) { return boost::json::serialize(value); }
+namespace {
+
+// Boost.JSON 1.81 writes doubles in exponent form ("8E0", "8.1E0"): valid,
+// but odd to read and longer in every prompt a model reads. So the tree walk
+// is ours, with Boost.JSON escaping strings and fmt giving each double its
+// shortest round-trip form ("8.0", "8.1", "1e+300").
+void write(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::null: out += "null"; return;
+    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case boost::json::kind::int64: fmt::format_to(std::back_inserter(out), "{}", v.get_int64()); return;
+    case boost::json::kind::uint64: fmt::format_to(std::back_inserter(out), "{}", v.get_uint64()); return;
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {  // JSON has no NaN or infinity; write null, as JavaScript does
+        out += "null";
+        return;
+      }
+      const auto start = out.size();
+      fmt::format_to(std::back_inserter(out), "{}", d);
+      // Keep it a double when read back: "8" -> "8.0".
+      if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
+      return;
+    }
+    case boost::json::kind::string: out += boost::json::serialize(v.get_string()); return;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write(e, out);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(kv.key()));
+        out += ':';
+        write(kv.value(), out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string serialize(const boost::json::value& value) {
+  std::string out;
+  write(value, out);
+  return out;
+}
 
 std::string append_pointer(std::string_view pointer, std::string_view token) {
   std::string out(pointer);

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 using tern::errc;
 namespace json = tern::json;
 
@@ -92,4 +94,15 @@ TEST_CASE("json: pointers escape ~ and / (RFC 6901)") {
 TEST_CASE("json: describe_offset counts lines and columns from 1") {
   CHECK(json::describe_offset("ab\ncd", 4) == "byte 4 (line 2, column 2)");
   CHECK(json::describe_offset("ab", 99) == "byte 2 (line 1, column 3)");
+}
+
+TEST_CASE("json: doubles serialise in short round-trip form, not exponent form") {
+  boost::json::value v = {{"a", 8.0}, {"b", 8.1}, {"c", 1e300}, {"d", -0.5}, {"e", 0.1 + 0.2}, {"f", 7}};
+  const auto text = json::serialize(v);
+  CHECK(text == R"({"a":8.0,"b":8.1,"c":1e+300,"d":-0.5,"e":0.30000000000000004,"f":7})");
+  auto back = json::parse(text);
+  REQUIRE(back);
+  CHECK(*back == v);  // doubles stay doubles, ints stay ints
+  CHECK(json::serialize(boost::json::value(std::numeric_limits<double>::quiet_NaN())) == "null");
+  CHECK(json::serialize(boost::json::value("tab\there \"q\" é")) == R"("tab\there \"q\" é")");
 }

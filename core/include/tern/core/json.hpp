@@ -29,7 +29,10 @@ struct parse_limits {
 // Integers that fit int64/uint64 stay integers; others become doubles.
 result<boost::json::value> parse(std::string_view text, const parse_limits& limits = {});
 
-// Compact serialisation; non-ASCII UTF-8 is written as is (not \u-escaped).
+// Compact serialisation; non-ASCII UTF-8 is written as is (not \u-escaped);
+// doubles in their shortest round-trip form with a fraction or exponent
+// ("8.0", "8.1", "1e+300"), non-finite doubles as null. Use this, not
+// boost::json::serialize, for anything a person or a model reads.
 std::string serialize(const boost::json::value& value);
 
 // Appends one reference token to a JSON pointer (RFC 6901), escaping '~' and '/'.
