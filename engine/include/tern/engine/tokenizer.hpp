@@ -81,8 +81,9 @@ class tokenizer {
   token_id eos() const noexcept;
   token_id eot() const noexcept;
 
+  struct impl;  // internal (engine/src/tokenizer/tokenizer_impl.hpp)
+
  private:
-  struct impl;
   explicit tokenizer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
