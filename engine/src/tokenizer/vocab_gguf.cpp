@@ -95,6 +95,7 @@ result<vocab> vocab_from_gguf(const gguf_file& f) {
                           id_key{"tokenizer.ggml.padding_token_id", &v.pad}}) {
     if (!f.has(k.key)) continue;
     TERN_TRY(std::uint64_t id, f.get_uint(k.key));
+    if (id == 0xFFFFFFFFu) continue;  // (u32)-1: how some converters write "none"
     if (id >= n) {
       log::warn("{}: {} = {} is out of range ({} tokens); using {}", f.name(), k.key, id, n, *k.id);
       continue;
