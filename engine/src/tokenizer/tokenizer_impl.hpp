@@ -27,9 +27,13 @@ class text_table {
   token_id duplicate_of() const noexcept { return duplicate_of_; }
 
  private:
+  struct slot {
+    token_id id;         // no_token = empty
+    std::uint32_t hash;  // high bits of the text's hash: most probes end without touching the text
+  };
   std::vector<char> data_;
   std::vector<std::size_t> offsets_;  // n + 1
-  std::vector<token_id> slots_;       // power of two; no_token = empty
+  std::vector<slot> slots_;           // power of two
   token_id duplicate_ = no_token;
   token_id duplicate_of_ = no_token;
 };
@@ -54,8 +58,11 @@ class merge_table {
   std::size_t slot(std::uint64_t k) const noexcept {
     return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_);
   }
-  std::vector<std::uint64_t> keys_;  // ~0 = empty
-  std::vector<entry> values_;
+  struct slot_t {
+    std::uint64_t key;  // ~0 = empty
+    entry value;
+  };
+  std::vector<slot_t> slots_;  // key and value together: one cache miss per probe
   std::size_t size_ = 0;
   int shift_ = 64;
 };
