@@ -283,6 +283,24 @@ TEST_CASE("tokenizer: SentencePiece merges by score, with a space prefix and byt
   CHECK(t.decode(t.encode(" ab", false)) == " ab");
 }
 
+TEST_CASE("tokenizer: SentencePiece gives the same ids when it merges runs between isolated characters") {
+  // In `a`, '\n' and '!' occur in no token of two bytes or more, so the text is
+  // merged run by run between them; in `b` an unreachable token makes them
+  // ordinary, so each text is merged as a whole. The ids must not differ.
+  const std::string sp = "\xE2\x96\x81";
+  const std::vector<std::pair<std::string, float>> pieces{
+      {sp, -1}, {"a", -2}, {"b", -2}, {"ab", -3}, {sp + "a", -1.5f}, {"ba", -1}, {sp + "ab", -4}, {"\n", -5}};
+  auto a = make(small_spm(pieces));
+  auto with_dummy = pieces;
+  with_dummy.push_back({"\x01\n!", -9});
+  auto b = make(small_spm(with_dummy));
+  for (const char* text : {"ab\nab", "\n\nab ba\n", "a!b!!ab", "\xE4\nab", "ab\xE4\n\nba", "\xF0\x9F\n!ab",
+                           "\xC3\n", "ba ab\n ab!", "\n", "!", ""}) {
+    INFO("text '" << text << "'");
+    CHECK(a.encode(text, true) == b.encode(text, true));
+  }
+}
+
 TEST_CASE("tokenizer: streaming detokenization never emits a broken UTF-8 sequence") {
   auto t = make(small_bpe({}));
   detokenizer d(t);

@@ -38,13 +38,31 @@ struct bigram_later {
 }  // namespace
 
 void tokenizer::impl::encode_spm(std::string_view raw, std::vector<token_id>& out) const {
-  std::string text;
-  text.reserve(raw.size() + raw.size() / 4);
+  std::string escaped;
+  escaped.reserve(raw.size() + raw.size() / 4);
   for (char c : raw) {
-    if (c == ' ') text += "\xE2\x96\x81";
-    else text.push_back(c);
+    if (c == ' ') escaped += "\xE2\x96\x81";
+    else escaped.push_back(c);
   }
+  // Runs between isolated characters merge independently; an isolated
+  // character is a symbol of its own. Symbols are walked as the merge loop
+  // cuts them (a bad lead byte swallows what follows), so a character is
+  // split out only where it is a symbol there too.
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < escaped.size();) {
+    const auto c = static_cast<unsigned char>(escaped[i]);
+    if (c >= 128 || !spm_isolated[c]) {
+      i += std::min(detail::utf8_len(c), escaped.size() - i);
+      continue;
+    }
+    if (i > start) encode_spm_run(std::string_view(escaped).substr(start, i - start), out);
+    encode_spm_run(std::string_view(escaped).substr(i, 1), out);
+    start = ++i;
+  }
+  if (start < escaped.size()) encode_spm_run(std::string_view(escaped).substr(start), out);
+}
 
+void tokenizer::impl::encode_spm_run(std::string_view text, std::vector<token_id>& out) const {
   std::vector<symbol> symbols;
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t len = std::min(detail::utf8_len(static_cast<unsigned char>(text[i])), text.size() - i);
@@ -59,7 +77,7 @@ void tokenizer::impl::encode_spm(std::string_view raw, std::vector<token_id>& ou
     if (l < 0 || r < 0) return;
     const symbol& a = symbols[static_cast<std::size_t>(l)];
     const symbol& b = symbols[static_cast<std::size_t>(r)];
-    const token_id id = texts.find(std::string_view(text).substr(a.start, a.len + b.len));
+    const token_id id = texts.find(text.substr(a.start, a.len + b.len));
     if (id == no_token) return;
     const float score = v.scores.empty() ? 0.0f : v.scores[static_cast<std::size_t>(id)];
     queue.push({score, l, r, a.len + b.len});
@@ -82,7 +100,7 @@ void tokenizer::impl::encode_spm(std::string_view raw, std::vector<token_id>& ou
 
   for (std::int32_t i = symbols.empty() ? -1 : 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) {
     const symbol& s = symbols[static_cast<std::size_t>(i)];
-    const std::string_view t = std::string_view(text).substr(s.start, s.len);
+    const std::string_view t = text.substr(s.start, s.len);
     const token_id id = texts.find(t);
     if (id != no_token) {
       out.push_back(id);

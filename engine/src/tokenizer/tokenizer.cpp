@@ -265,6 +265,13 @@ result<tokenizer> tokenizer::create(vocab v) {
       }
     }
   } else if (v.model == vocab_model::spm) {
+    std::fill(std::begin(p->spm_isolated), std::end(p->spm_isolated), true);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string_view t = p->texts.text(static_cast<token_id>(i));
+      if (t.size() < 2) continue;
+      for (unsigned char c : t)
+        if (c < 128) p->spm_isolated[c] = false;
+    }
     if (!v.scores.empty() && std::any_of(v.scores.begin(), v.scores.end(), [](float s) { return s != s; }))
       return fail(errc::invalid_argument, "a token score is NaN");
   }

@@ -94,6 +94,10 @@ struct tokenizer::impl {
 
   // SPM: the <0xXX> (or single byte) token of each byte.
   token_id byte_fallback_token[256];
+  // SPM: ASCII characters that occur in no token of two or more bytes. Such a
+  // character never merges, so the text is merged in independent runs
+  // between them (same result, and a small heap instead of one per text).
+  bool spm_isolated[128];
 
   std::string_view piece(token_id id) const noexcept {
     const auto i = static_cast<std::size_t>(id);
@@ -102,6 +106,7 @@ struct tokenizer::impl {
 
   void encode_bpe(std::string_view text, std::vector<token_id>& out) const;
   void encode_spm(std::string_view text, std::vector<token_id>& out) const;
+  void encode_spm_run(std::string_view text, std::vector<token_id>& out) const;
 };
 
 namespace detail {
