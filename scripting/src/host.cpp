@@ -233,12 +233,16 @@ void host::resume(const std::shared_ptr<task>& t) {
 }
 
 void host::after_resume(const std::shared_ptr<task>& t, int status, int n_results) {
+  if (killed_) {
+    // A limit was hit (or cancel() called) during this run, even if a pcall caught the
+    // error it raised or a coroutine.wrap absorbed the yield: the script is over.
+    if (kill_where_[0] == '\0' && status != LUA_OK) innermost_position(t->thread, kill_where_, sizeof kill_where_);
+    traceback_.clear();
+    finish(kill_error());
+    return;
+  }
   if (status == LUA_YIELD) {
     lua_pop(t->thread, n_results);
-    if (killed_) {
-      finish(kill_error());
-      return;
-    }
     if (!t->pending && t->n_children_left == 0) {
       // A bare coroutine.yield() at the top of a task: nothing would ever resume it.
       char where[300] = {};
@@ -280,12 +284,6 @@ void host::task_returned(const std::shared_ptr<task>& t, int n_results) {
 }
 
 void host::task_failed(const std::shared_ptr<task>& t, int status) {
-  if (killed_) {
-    if (kill_where_[0] == '\0') innermost_position(t->thread, kill_where_, sizeof kill_where_);
-    traceback_.clear();
-    finish(kill_error());
-    return;
-  }
   std::string message, traceback;
   failure_args args{t->thread, &message, &traceback};
   std::string glue_error;
