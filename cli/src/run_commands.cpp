@@ -49,7 +49,7 @@ tern::cli::registrar reg([](CLI::App& app, tern::cli::exit_status& status) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand("run", "Run a Lua workflow script (its return value is printed as JSON)");
   cmd->add_option("script", opts->script, "The script (SCRIPT.lua)")->required();
-  cmd->add_option("args", opts->args, "The script's arguments (tern.args); after -- when one starts with '-'");
+  cmd->add_option("args", opts->args, "The script's arguments (tern.args); write -- right after SCRIPT when one starts with '-'");
   cmd->add_flag("--unsafe", opts->unsafe, "Open the full Lua standard library (io, os, debug, package)");
   cmd->add_option("--max-instructions", opts->max_instructions, "Lua instructions the script may run (0 = no limit)")
       ->capture_default_str();

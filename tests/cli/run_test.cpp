@@ -26,7 +26,7 @@ TEST_CASE("cli run: runs a workflow with arguments and prints its result as JSON
                            "local r = tern.parallel(function() tern.sleep(0.01) return tern.args[1] end,\n"
                            "                        function() return #tern.args end)\n"
                            "return { first = r[1], n = r[2] }\n");
-  auto r = tern::test::run_command(tern_run("'" + path.string() + "' Paris -- --not-an-option"));
+  auto r = tern::test::run_command(tern_run("'" + path.string() + "' -- Paris --not-an-option"));
   CHECK(r.exit_code == 0);
   CHECK(r.output == "hello from lua\n{\"first\":\"Paris\",\"n\":2}\n");
 }
