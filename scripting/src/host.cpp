@@ -343,6 +343,7 @@ void host::release_children(lua_State* L, task* parent) noexcept {
     c->thread = nullptr;
   }
   parent->children.clear();
+  parent->n_children_left = 0;
   parent->child_failed = false;
   parent->child_error.clear();
 }

@@ -22,6 +22,9 @@ namespace {
 // ---- tern.sleep(seconds) ----
 
 asio::awaitable<int> sleep_for(std::chrono::nanoseconds d) {
+  // co_spawn already passed through the event loop once: sleep(0) is a plain yield
+  // to whatever else is ready, without a timer.
+  if (d.count() <= 0) co_return 0;
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return 0;

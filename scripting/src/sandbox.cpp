@@ -93,6 +93,34 @@ int l_load(lua_State* L) {
   return lua_gettop(L);
 }
 
+// coroutine.resume / coroutine.close, refusing the threads the host drives (a task's
+// coroutine is resumed only by its awaited operation completing).
+int l_guarded_coroutine_op(lua_State* L) {
+  lua_State* co = lua_tothread(L, 1);
+  if (co != nullptr && host::task_of(co) != nullptr)
+    return luaL_error(L, "coroutine.%s: this coroutine belongs to the host (the script body or a tern.parallel function)",
+                      lua_tostring(L, lua_upvalueindex(2)));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+void guard_coroutines(lua_State* L) {
+  lua_getglobal(L, "coroutine");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  for (const char* name : {"resume", "close"}) {
+    lua_getfield(L, -1, name);
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, &l_guarded_coroutine_op, 2);
+    lua_setfield(L, -2, name);
+  }
+  lua_pop(L, 1);
+}
+
 bool valid_module_name(std::string_view name) {
   if (name.empty() || name.front() == '.' || name.back() == '.') return false;
   char prev = 0;
@@ -247,6 +275,7 @@ void open_libraries(lua_State* L, bool unsafe, const fs::path& script_dir) {
   } else {
     open_sandbox(L);
   }
+  guard_coroutines(L);
   lua_pushcfunction(L, &l_print);
   lua_setglobal(L, "print");
 }

@@ -216,3 +216,35 @@ TEST_CASE("async: many coroutines across many scripts") {
   io.run();
   CHECK(done == 20);
 }
+
+TEST_CASE("async: a script cannot resume or close the host's own coroutines") {
+  auto out = run_lua(R"(
+    local me = coroutine.running()
+    local ok1, e1 = pcall(tern.parallel, function() return coroutine.resume(me) end)
+    local ok2, e2 = pcall(tern.parallel, function() return coroutine.close(me) end)
+    local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+    local co = coroutine.create(function() coroutine.yield(1) end)
+    coroutine.resume(co)
+    return { ok1, e1, ok2, e2, gen() + gen() + gen(), coroutine.close(co) }
+  )");
+  REQUIRE(out.ok());
+  const auto& a = out.json().as_array();
+  CHECK(a[0] == false);
+  CHECK_THAT(std::string(a[1].as_string()), Catch::Contains("coroutine.resume: this coroutine belongs to the host"));
+  CHECK(a[2] == false);
+  CHECK_THAT(std::string(a[3].as_string()), Catch::Contains("coroutine.close: this coroutine belongs to the host"));
+  CHECK(a[4] == 6);
+  CHECK(a[5] == true);
+}
+
+TEST_CASE("async: after a failed tern.parallel the next one still works") {
+  auto out = run_lua(R"(
+    for round = 1, 3 do
+      pcall(tern.parallel, function() tern.sleep(0.001) end, function() error("x") end)
+    end
+    local r = tern.parallel(function() tern.sleep(0.001) return 1 end, function() return 2 end)
+    return r[1] + r[2]
+  )");
+  REQUIRE(out.ok());
+  CHECK(out.json() == 3);
+}
