@@ -226,7 +226,9 @@ void host::resume(const std::shared_ptr<task>& t) {
   t->delivering = delivering.get();
   int n_results = 0;
   ++running_;
-  const int status = lua_resume(t->thread, nullptr, 0, &n_results);
+  const int n_args = t->n_args;
+  t->n_args = 0;
+  const int status = lua_resume(t->thread, nullptr, n_args, &n_results);
   --running_;
   t->delivering = nullptr;
   after_resume(t, status, n_results);
@@ -263,18 +265,24 @@ void host::after_resume(const std::shared_ptr<task>& t, int status, int n_result
 
 void host::task_returned(const std::shared_ptr<task>& t, int n_results) {
   t->done = true;
-  if (t.get() == root_.get()) {
+  const bool is_root = t.get() == root_.get();
+  if (is_root || t->on_done) {
     boost::json::value value;
     std::string error;
     result_args args{t->thread, n_results, &value, &error, false};
     std::string message;
-    if (!protected_call(L_, &result_glue, &args, message)) {
-      finish(killed_ ? kill_error() : tern::error(errc::internal, "converting the script's result: " + message));
-    } else if (!args.ok) {
-      finish(tern::error(errc::invalid_argument, "the script's return value: " + error));
-    } else {
-      finish(std::move(value));
-    }
+    const char* what = is_root ? "the script's return value: " : "the function's return value: ";
+    result<boost::json::value> outcome = std::move(value);
+    if (!protected_call(L_, &result_glue, &args, message))
+      outcome = killed_ ? kill_error() : tern::error(errc::internal, std::string(what) + message);
+    else if (!args.ok)
+      outcome = tern::error(errc::invalid_argument, what + error);
+    else
+      outcome = std::move(value);
+    if (is_root)
+      finish(std::move(outcome));
+    else
+      complete_call(t, std::move(outcome));
     return;
   }
   t->n_results = n_results;
@@ -301,6 +309,10 @@ void host::fail_task(const std::shared_ptr<task>& t, errc code, std::string mess
     finish(tern::error(code, std::move(message)));
     return;
   }
+  if (t->on_done) {
+    complete_call(t, tern::error(code, std::move(message)));
+    return;
+  }
   task* parent = t->parent;
   if (parent->child_failed) return;
   parent->child_failed = true;
@@ -308,6 +320,56 @@ void host::fail_task(const std::shared_ptr<task>& t, errc code, std::string mess
   for (auto& c : parent->children) cancel_task(*c);  // the rest stop now
   parent->n_children_left = 0;
   post_resume(parent->shared_from_this());
+}
+
+namespace {
+struct call_args {
+  int fn_ref;
+  const boost::json::value* args;
+  task* t;
+};
+
+int call_glue(lua_State* L) {
+  auto* a = static_cast<call_args*>(lua_touserdata(L, 1));
+  lua_State* co = lua_newthread(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->fn_ref);
+  push_json(L, *a->args);
+  lua_xmove(L, co, 2);
+  *static_cast<task**>(lua_getextraspace(co)) = a->t;
+  a->t->thread = co;
+  a->t->n_args = 1;
+  a->t->ref = luaL_ref(L, LUA_REGISTRYINDEX);  // pops the thread
+  return 0;
+}
+}  // namespace
+
+void host::start_call(int fn_ref, boost::json::value args, std::function<void(result<boost::json::value>)> done) {
+  auto post_error = [&](tern::error err) {
+    asio::post(executor_, [done = std::move(done), err = std::move(err)]() mutable { done(std::move(err)); });
+  };
+  if (closed() || finished_) return post_error(tern::error(errc::cancelled, "the script has ended"));
+  auto t = std::make_shared<task>();
+  call_args ca{fn_ref, &args, t.get()};
+  std::string message;
+  if (!protected_call(L_, &call_glue, &ca, message))
+    return post_error(killed_ ? kill_error() : tern::error(errc::limit_exceeded, "starting the call: " + message));
+  t->on_done = std::move(done);
+  calls_.push_back(t);
+  post_resume(t);
+}
+
+void host::complete_call(const std::shared_ptr<task>& t, result<boost::json::value> outcome) noexcept {
+  if (!t->on_done) return;
+  auto done = std::move(t->on_done);
+  t->on_done = nullptr;
+  if (!closed() && t->ref != LUA_NOREF) luaL_unref(L_, LUA_REGISTRYINDEX, t->ref);
+  t->ref = LUA_NOREF;
+  t->thread = nullptr;
+  try {
+    std::erase(calls_, t);
+    asio::post(executor_, [done = std::move(done), outcome = std::move(outcome)]() mutable { done(std::move(outcome)); });
+  } catch (...) {
+  }
 }
 
 void host::cancel_task(task& t) noexcept {
@@ -374,6 +436,13 @@ void host::finish(result<boost::json::value> outcome) noexcept {
   if (finished_) return;
   finished_ = true;
   if (root_) cancel_task(*root_);
+  // Calls in flight (Lua tools) end with the script's error, or as cancelled.
+  auto calls = std::move(calls_);
+  for (auto& c : calls) {
+    cancel_task(*c);
+    complete_call(c, outcome.has_value() ? tern::error(errc::cancelled, "the script that defined this function has ended")
+                                         : outcome.error());
+  }
   if (L_ != nullptr) {
     lua_close(L_);  // runs __gc of remaining boxes; frees every thread
     L_ = nullptr;

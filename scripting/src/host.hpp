@@ -11,6 +11,7 @@
 #pragma once
 
 #include <tern/scripting/script.hpp>
+#include <tern/tools/tool.hpp>
 
 #include <lua.hpp>
 
@@ -56,6 +57,11 @@ struct task : std::enable_shared_from_this<task> {
 
   bool done = false;    // returned, failed or was cancelled; never resumed again
   int n_results = 0;    // results left on `thread`'s stack when it returned
+  int n_args = 0;       // arguments on `thread`'s stack for its first resume
+
+  // A call started from C++ (a Lua tool's run function): gets the first result as
+  // JSON, or the error. Runs once.
+  std::function<void(result<boost::json::value>)> on_done;
 };
 
 class host : public std::enable_shared_from_this<host> {
@@ -85,6 +91,10 @@ class host : public std::enable_shared_from_this<host> {
   // Drops a parent's finished children (after their results were collected).
   void release_children(lua_State* L, task* parent) noexcept;
 
+  // Calls the function anchored at `fn_ref` with `args` (converted to Lua) as a new
+  // task; `done` runs once (posted) with its first result as JSON or its error.
+  void start_call(int fn_ref, boost::json::value args, std::function<void(result<boost::json::value>)> done);
+
   // Stops everything: the script is over with `outcome`.
   void finish(result<boost::json::value> outcome) noexcept;
   // Marks the script as stopped by a limit or a cancel while Lua code runs; the count
@@ -100,6 +110,7 @@ class host : public std::enable_shared_from_this<host> {
   std::filesystem::path script_dir_;
   std::string scratch_;  // a host-owned string C functions hand to Lua (require paths, messages)
   std::string traceback_;
+  std::vector<tern::tools::tool_ptr> tools_;  // defined with tern.tool, in order
 
   // Memory accounting (bytes held by the Lua state).
   std::size_t mem_used_ = 0;
@@ -120,7 +131,10 @@ class host : public std::enable_shared_from_this<host> {
   void cancel_task(task& t) noexcept;
   tern::error kill_error() const;
 
+  void complete_call(const std::shared_ptr<task>& t, result<boost::json::value> outcome) noexcept;
+
   std::shared_ptr<task> root_;
+  std::vector<std::shared_ptr<task>> calls_;  // tasks started by start_call, running
   std::function<void(result<boost::json::value>)> done_;
   int running_ = 0;       // depth of lua_resume calls in progress
   bool finished_ = false;
@@ -135,6 +149,8 @@ bool protected_call(lua_State* L, lua_CFunction f, void* ud, std::string& messag
 void open_libraries(lua_State* L, bool unsafe, const std::filesystem::path& script_dir);
 // Installs the global `tern` table (module.cpp).
 void open_tern_module(lua_State* L);
+// Adds tern.tool to the table at tern_idx (lua_tool.cpp).
+void open_tool_functions(lua_State* L, int tern_idx);
 
 // --- boxes: C++ objects owned by Lua userdata, destroyed by __gc ---
 template <class T>

@@ -281,6 +281,7 @@ void open_tern_module(lua_State* L) {
 
   const luaL_Reg fns[] = {{"sleep", l_sleep}, {"parallel", l_parallel}, {"env", l_env}, {"now", l_now}, {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
+  open_tool_functions(L, tern_idx);
 
   lua_createtable(L, 0, 5);
   const luaL_Reg json_fns[] = {{"encode", l_json_encode}, {"decode", l_json_decode}, {"array", l_json_array}, {nullptr, nullptr}};

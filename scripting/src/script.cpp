@@ -58,6 +58,8 @@ void script::cancel() { host_->cancel(); }
 
 const std::string& script::traceback() const { return host_->traceback_; }
 
+const std::vector<tools::tool_ptr>& script::tools() const { return host_->tools_; }
+
 script_stats script::stats() const {
   return {host_->instructions_, host_->mem_used_, host_->mem_peak_};
 }

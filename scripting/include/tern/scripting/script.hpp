@@ -26,6 +26,7 @@
 #pragma once
 
 #include <tern/core/result.hpp>
+#include <tern/tools/tool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -113,6 +114,12 @@ class script {
   // gets errc::cancelled. Safe to call at any time, also from inside the script's
   // own callbacks (it then stops at its next instruction-count check).
   void cancel();
+
+  // The tools the script defined with tern.tool so far, in order. A tool runs its
+  // Lua function as a new coroutine of this script, on the script's executor; a Lua
+  // error there is a tool error (kind "failed", message with file:line), never a
+  // crash. Once the script has ended, invoking one is a "failed" tool error.
+  const std::vector<tools::tool_ptr>& tools() const;
 
   // Lua's "stack traceback:" text for the last error, empty when none.
   const std::string& traceback() const;
