@@ -39,7 +39,7 @@ std::vector<example> lua_examples(const std::filesystem::path& md) {
 
 TEST_CASE("docs: every Lua example in docs/lua.md runs") {
   auto examples = lua_examples(tern::test::source_dir() / "docs/lua.md");
-  REQUIRE(examples.size() >= 15);
+  REQUIRE(examples.size() >= 16);
   ::setenv("TERN_DOC_CITY", "Lyon", 1);
   for (const auto& ex : examples) {
     INFO("docs/lua.md example at line " << ex.line << ":\n" << ex.code);
