@@ -3,7 +3,9 @@
 #include "host.hpp"
 #include "lua_json.hpp"
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -15,15 +17,23 @@ struct call_initiation {
   std::shared_ptr<host> h;
   int fn_ref;
   boost::json::value args;
+  // The call starts on the script's executor and completes on the awaiting
+  // coroutine's, so an agent on another executor (or thread) can call the tool.
   template <class Handler>
   void operator()(Handler&& handler) {
     auto shared = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
-    h->start_call(fn_ref, std::move(args), [shared](result<boost::json::value> r) { std::move(*shared)(std::move(r)); });
+    auto back = asio::get_associated_executor(*shared, h->executor_);
+    asio::dispatch(h->executor_, [h = h, fn_ref = fn_ref, args = std::move(args), shared, back]() mutable {
+      h->start_call(fn_ref, std::move(args), [shared, back](result<boost::json::value> r) {
+        asio::dispatch(back, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+      });
+    });
   }
 };
 
 // Runs the Lua function anchored at fn_ref as a new task of the script. A plain
-// function (not a coroutine) so that no lambda temporaries live across a co_await.
+// function (not a coroutine), called outside any co_await expression: GCC 12 destroys
+// some temporaries of a co_await expression twice.
 asio::awaitable<result<boost::json::value>> call_lua(std::shared_ptr<host> h, int fn_ref, boost::json::value args) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<boost::json::value>)>(
       call_initiation{std::move(h), fn_ref, std::move(args)}, asio::use_awaitable);
@@ -42,7 +52,8 @@ class lua_tool final : public tools::tool {
       co_return tools::tool_error{tools::tool_error_kind::failed,
                                   fmt::format("the script that defined tool '{}' has ended", name())};
     // The run function runs on the script's executor, whatever executor awaits us.
-    result<boost::json::value> r = co_await call_lua(std::move(h), fn_ref_, std::move(args));
+    auto call = call_lua(std::move(h), fn_ref_, std::move(args));  // named: see call_lua
+    result<boost::json::value> r = co_await std::move(call);
     if (!r) {
       tools::tool_error err = tools::tool_error::from_error(r.error());
       // A Lua error is the tool's own failure, whatever code the host gave it.

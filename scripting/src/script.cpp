@@ -42,16 +42,24 @@ result<std::shared_ptr<script>> script::from_file(asio::any_io_executor executor
 
 void script::start(std::function<void(result<boost::json::value>)> done) { host_->start(std::move(done)); }
 
+namespace {
+struct run_initiation {
+  std::shared_ptr<detail::host> h;
+  template <class Handler>
+  void operator()(Handler&& handler) {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) slot.assign([h = h](asio::cancellation_type) { h->cancel(); });
+    auto shared = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+    h->start([shared](result<boost::json::value> r) { std::move(*shared)(std::move(r)); });
+  }
+};
+}  // namespace
+
+// Not a coroutine itself: GCC 12 destroys some temporaries of a co_await expression
+// twice, so no lambda or by-value argument is built inside one.
 asio::awaitable<result<boost::json::value>> script::run() {
-  auto h = host_;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(result<boost::json::value>)>(
-      [h](auto handler) {
-        auto slot = asio::get_associated_cancellation_slot(handler);
-        if (slot.is_connected()) slot.assign([h](asio::cancellation_type) { h->cancel(); });
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        h->start([shared](result<boost::json::value> r) mutable { std::move (*shared)(std::move(r)); });
-      },
-      asio::use_awaitable);
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<boost::json::value>)>(
+      run_initiation{host_}, asio::use_awaitable);
 }
 
 void script::cancel() { host_->cancel(); }

@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 using tern::test::run_lua;
 namespace ts = tern::scripting;
 namespace tt = tern::tools;
@@ -156,4 +159,54 @@ TEST_CASE("tools: an instruction limit hit inside a tool ends the script and fai
   REQUIRE(outcome);
   REQUIRE_FALSE(outcome->ok());
   CHECK_THAT(outcome->error().message, Catch::Contains("instruction limit"));
+}
+
+TEST_CASE("tools: an agent on another executor and thread can call a Lua tool") {
+  asio::io_context script_io, agent_io;
+  std::shared_ptr<ts::script> self;
+  std::atomic<bool> agent_done{false};
+  std::atomic<std::thread::id> ran_on{};
+  ts::script_options opts;
+  opts.host_functions["finished"] = [&](boost::json::value) -> asio::awaitable<tern::result<boost::json::value>> {
+    co_return boost::json::value(agent_done.load());
+  };
+  opts.host_functions["where"] = [&](boost::json::value) -> asio::awaitable<tern::result<boost::json::value>> {
+    ran_on = std::this_thread::get_id();
+    co_return boost::json::value();
+  };
+  auto s = ts::script::from_string(script_io.get_executor(), R"(
+    tern.tool{ name = "double", parameters = { type = "object" },
+               run = function(args) tern.host.where() return { v = 2 * args.x } end }
+    repeat tern.sleep(0.002) until tern.host.finished()
+    return "script done"
+  )", "threads.lua", opts);
+  REQUIRE(s);
+  self = *s;
+  std::optional<tern::result<boost::json::value>> r;
+  self->start([&](auto v) { r.emplace(std::move(v)); });
+  while (self->tools().empty()) script_io.run_one();  // the tool exists before another thread looks
+  std::thread script_thread([&] { script_io.run(); });
+  const std::thread::id script_thread_id = script_thread.get_id();
+
+  std::vector<tt::tool_outcome> outcomes;
+  asio::co_spawn(agent_io, [&]() -> asio::awaitable<void> {
+    const tt::invoke_context ctx;
+    for (int x = 1; x <= 3; ++x) {
+      const boost::json::value args = boost::json::object{{"x", x}};
+      outcomes.push_back(co_await self->tools().at(0)->invoke(args, ctx));
+    }
+    agent_done = true;
+  }, asio::detached);
+  agent_io.run();
+  script_thread.join();
+
+  REQUIRE(outcomes.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(outcomes[i].ok());
+    CHECK(outcomes[i].value().at("v") == 2 * (i + 1));
+  }
+  CHECK(ran_on.load() == script_thread_id);  // the Lua function ran on the script's thread
+  REQUIRE(r);
+  REQUIRE(r->has_value());
+  CHECK(**r == "script done");
 }
