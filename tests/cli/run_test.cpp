@@ -61,3 +61,15 @@ TEST_CASE("cli run: a missing script is a clear error") {
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.output, Catch::Contains("nope.lua"));
 }
+
+TEST_CASE("cli run: the trip-planning example runs") {
+  const std::string script = std::string(TERN_SOURCE_DIR) + "/examples/lua/trip_plan.lua";
+  auto fits = tern::test::run_command(tern_run("'" + script + "' 600 Lisbon"));
+  CHECK(fits.exit_code == 0);
+  CHECK(fits.output ==
+        R"({"budget":600,"city":"Lisbon","flight":{"id":"U2 7615","price":185},"hotel":{"name":"Alfama Rooms","price":285},"total":470})"
+        "\n");
+  auto over = tern::test::run_command(tern_run("'" + script + "' 300 Paris"));
+  CHECK(over.exit_code == 0);
+  CHECK(over.output == R"({"budget":300,"cheapest_total":620,"city":"Paris","error":"over budget"})" "\n");
+}
