@@ -53,7 +53,7 @@ class [[nodiscard]] result {
     return has_value() ? std::get<0>(v_) : static_cast<T>(std::forward<U>(fallback));
   }
 
-  const tern::error& error() const& { return checked_error(); }
+  const tern::error& error() const& { return const_cast<result*>(this)->checked_error(); }
   tern::error& error() & { return checked_error(); }
   tern::error&& error() && { return std::move(checked_error()); }
 

@@ -1,0 +1,56 @@
+// Runs every ```lua example in docs/lua.md, so the reference cannot rot.
+#include "fixtures.hpp"
+#include "lua_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+struct example {
+  int line = 0;
+  std::string code;
+};
+
+std::vector<example> lua_examples(const std::filesystem::path& md) {
+  std::ifstream in(md);
+  std::vector<example> out;
+  std::string line;
+  int n = 0;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!inside && line == "```lua") {
+      inside = true;
+      out.push_back({n + 1, {}});
+    } else if (inside && line == "```") {
+      inside = false;
+    } else if (inside) {
+      out.back().code += line + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("docs: every Lua example in docs/lua.md runs") {
+  auto examples = lua_examples(tern::test::source_dir() / "docs/lua.md");
+  REQUIRE(examples.size() >= 16);
+  ::setenv("TERN_DOC_CITY", "Lyon", 1);
+  for (const auto& ex : examples) {
+    INFO("docs/lua.md example at line " << ex.line << ":\n" << ex.code);
+    tern::scripting::script_options opts;
+    opts.args = {"Paris", "3"};
+    opts.host_functions["add"] =
+        [](boost::json::value v) -> boost::asio::awaitable<tern::result<boost::json::value>> {
+      co_return boost::json::value(v.at("a").as_int64() + v.at("b").as_int64());
+    };
+    auto out = tern::test::run_lua(ex.code, opts, "lua.md");
+    CHECK(out.message() == "");
+    CHECK(out.ok());
+  }
+}
