@@ -1,0 +1,65 @@
+#include <tern/engine/matvec.hpp>
+
+namespace tern::engine {
+namespace {
+
+std::int64_t row_bytes_of(const type_ops& ops, std::int64_t n_cols) {
+  TERN_ASSERT(n_cols >= 0 && n_cols % ops.block_elems == 0, "matvec: n_cols is not a whole number of blocks");
+  return n_cols / ops.block_elems * ops.block_bytes;
+}
+
+const type_ops& checked(tensor_type type) {
+  auto ops = ops_for(type);
+  TERN_ASSERT(ops.has_value(), "matvec: unsupported tensor type (check ops_for when the model loads)");
+  return **ops;
+}
+
+// Rows [begin, end) of Y = X·Wᵀ.
+void rows(const type_ops& ops, const std::uint8_t* w, std::int64_t stride, std::int64_t n_rows, std::int64_t n_cols,
+          const float* X, std::int64_t n_batch, float* Y, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::uint8_t* row = w + i * stride;
+    for (std::int64_t t = 0; t < n_batch; ++t) Y[t * n_rows + i] = ops.dot(row, X + t * n_cols, n_cols);
+  }
+}
+
+}  // namespace
+
+void matvec(const type_ops& ops, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* x, float* y) {
+  matmul(ops, W, n_rows, n_cols, x, 1, y, nullptr);
+}
+
+void matvec(const type_ops& ops, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* x, float* y,
+            thread_pool& pool) {
+  matmul(ops, W, n_rows, n_cols, x, 1, y, &pool);
+}
+
+void matvec(tensor_type type, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* x, float* y) {
+  matmul(checked(type), W, n_rows, n_cols, x, 1, y, nullptr);
+}
+
+void matvec(tensor_type type, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* x, float* y,
+            thread_pool& pool) {
+  matmul(checked(type), W, n_rows, n_cols, x, 1, y, &pool);
+}
+
+void matmul(const type_ops& ops, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* X,
+            std::int64_t n_batch, float* Y, thread_pool* pool) {
+  TERN_ASSERT(n_rows >= 0 && n_batch >= 0, "matmul: negative size");
+  const std::int64_t stride = row_bytes_of(ops, n_cols);
+  const auto* w = static_cast<const std::uint8_t*>(W);
+  if (pool == nullptr || pool->size() == 1) {
+    rows(ops, w, stride, n_rows, n_cols, X, n_batch, Y, 0, n_rows);
+    return;
+  }
+  pool->parallel_for(n_rows, [&](std::int64_t begin, std::int64_t end) {
+    rows(ops, w, stride, n_rows, n_cols, X, n_batch, Y, begin, end);
+  });
+}
+
+void matmul(tensor_type type, const void* W, std::int64_t n_rows, std::int64_t n_cols, const float* X,
+            std::int64_t n_batch, float* Y, thread_pool* pool) {
+  matmul(checked(type), W, n_rows, n_cols, X, n_batch, Y, pool);
+}
+
+}  // namespace tern::engine
