@@ -65,7 +65,7 @@ stats teacher_force(const std::filesystem::path& model_path, const std::filesyst
     const auto prompt = ids_of(c->at("prompt_ids"));
     const auto output = ids_of(c->at("output_ids"));
     const auto& steps = c->at("steps").as_array();
-    session s(*m, 512);
+    session s(*m, 512, compute_path::reference);  // the oracle; the fast path is checked against it below
     auto logits = s.eval(prompt);
     REQUIRE(logits);
     for (std::size_t step = 0; step < steps.size(); ++step) {
@@ -170,4 +170,32 @@ TEST_CASE("forward: bad input to eval is an error, and truncate rolls back exact
   auto full = s.eval(too_many);
   REQUIRE_FALSE(full);
   CHECK(full.error().code() == tern::errc::limit_exceeded);
+}
+
+TEST_CASE("forward: the fast path (SIMD, threads, batched prefill) agrees with the reference path") {
+  TERN_NEED_FIXTURE(model_path, "models/stories260K.gguf");
+  for (const char* name : {"models/stories260K.gguf", "models/llama-2-tiny-random.gguf"}) {
+    auto path = tern::test::fixture(name);
+    REQUIRE(path);
+    auto m = model::load(*path, {.n_threads = 2});
+    REQUIRE(m);
+    session fast(*m, 256, compute_path::fast), ref(*m, 256, compute_path::reference);
+    std::vector<std::int32_t> prompt;
+    for (int i = 0; i < 37; ++i) prompt.push_back(1 + (i * 17) % 300);  // an awkward batch size
+    auto a = fast.eval(prompt);
+    auto b = ref.eval(prompt);
+    REQUIRE(a);
+    REQUIRE(b);
+    for (int step = 0; step < 8; ++step) {
+      double worst = 0;
+      for (std::size_t i = 0; i < a->size(); ++i) worst = std::max(worst, double(std::abs((*a)[i] - (*b)[i])));
+      INFO(name << " step " << step);
+      CHECK(worst < 1e-3);
+      const auto next = static_cast<std::int32_t>(std::max_element(b->begin(), b->end()) - b->begin());
+      a = fast.eval({&next, 1});
+      b = ref.eval({&next, 1});
+      REQUIRE(a);
+      REQUIRE(b);
+    }
+  }
 }

@@ -1,9 +1,13 @@
-// The reference forward pass: plain float32, one token at a time, written to
-// be obviously right. Every faster path (SIMD, batched, CUDA) is tested
-// against it.
+// The forward pass: plain float32 math over a batch of tokens, written to be
+// obviously right. The linear layers go either to the scalar reference
+// kernels on the calling thread (compute_path::reference: the oracle) or to
+// the SIMD kernels split over the model's threads with each weight row read
+// once per batch (compute_path::fast). Tests compare the two.
 //
-// Legend: E = n_embd, H = n_head, G = n_head_kv, D = head_dim, F = n_ff,
-// V = n_vocab, T = positions in the cache. Vectors are float32.
+// Legend: B = tokens in the batch, E = n_embd, H = n_head, G = n_head_kv,
+// D = head_dim, F = n_ff, V = n_vocab, T = positions attended to.
+// Activations are row-major [B, width] float32.
+#include <tern/engine/matvec.hpp>
 #include <tern/engine/quant.hpp>
 #include <tern/engine/session.hpp>
 
@@ -15,15 +19,11 @@
 namespace tern::engine {
 namespace {
 
-// y[r] = W[r] · x for each of W's ne1 rows.
-void matvec(const weight& w, const float* x, float* y) {
-  for (std::int64_t r = 0; r < w.ne1; ++r) y[r] = dot_row(w.type, w.row(r), x, w.ne0);
-}
-
-void add_bias(const weight& b, float* y) {
+void add_bias(const weight& b, float* Y, std::int64_t n_batch) {
   if (!b) return;
   const auto* bias = reinterpret_cast<const float*>(b.data);
-  for (std::int64_t i = 0; i < b.ne0; ++i) y[i] += bias[i];
+  for (std::int64_t t = 0; t < n_batch; ++t)
+    for (std::int64_t i = 0; i < b.ne0; ++i) Y[t * b.ne0 + i] += bias[i];
 }
 
 // out = x / sqrt(mean(x²) + eps) * w, over n values (sum in double, as ggml does).
@@ -52,25 +52,33 @@ const float* f32(const weight& w) { return reinterpret_cast<const float*>(w.data
 
 }  // namespace
 
-session::session(std::shared_ptr<const model> m, std::int64_t n_ctx) : model_(std::move(m)) {
+session::session(std::shared_ptr<const model> m, std::int64_t n_ctx, compute_path path)
+    : model_(std::move(m)), path_(path) {
   const auto& hp = model_->params();
   n_ctx_ = n_ctx > 0 ? n_ctx : hp.n_ctx_train;
   const auto kv_dim = static_cast<std::size_t>(hp.n_head_kv * hp.head_dim);
-  k_cache_.assign(static_cast<std::size_t>(hp.n_layer), {});
-  v_cache_.assign(static_cast<std::size_t>(hp.n_layer), {});
-  for (auto& k : k_cache_) k.resize(static_cast<std::size_t>(n_ctx_) * kv_dim);
-  for (auto& v : v_cache_) v.resize(static_cast<std::size_t>(n_ctx_) * kv_dim);
-  const auto E = static_cast<std::size_t>(hp.n_embd), Q = static_cast<std::size_t>(hp.n_head * hp.head_dim);
-  x_.resize(E);
-  h_.resize(std::max(E, Q));
-  q_.resize(Q);
-  k_.resize(kv_dim);
-  v_.resize(kv_dim);
-  attn_.resize(Q);
-  gate_.resize(static_cast<std::size_t>(hp.n_ff));
-  up_.resize(static_cast<std::size_t>(hp.n_ff));
-  scores_.resize(static_cast<std::size_t>(n_ctx_));
+  k_cache_.assign(static_cast<std::size_t>(hp.n_layer), std::vector<float>(static_cast<std::size_t>(n_ctx_) * kv_dim));
+  v_cache_.assign(static_cast<std::size_t>(hp.n_layer), std::vector<float>(static_cast<std::size_t>(n_ctx_) * kv_dim));
   logits_.resize(static_cast<std::size_t>(hp.n_vocab));
+  resize_scratch(1);
+}
+
+void session::resize_scratch(std::int64_t n_batch) {
+  if (n_batch <= scratch_batch_) return;
+  const auto& hp = model_->params();
+  const auto B = static_cast<std::size_t>(n_batch);
+  const auto E = static_cast<std::size_t>(hp.n_embd), Q = static_cast<std::size_t>(hp.n_head * hp.head_dim);
+  const auto KV = static_cast<std::size_t>(hp.n_head_kv * hp.head_dim), F = static_cast<std::size_t>(hp.n_ff);
+  x_.resize(B * E);
+  h_.resize(B * std::max(E, Q));
+  q_.resize(B * Q);
+  k_.resize(B * KV);
+  v_.resize(B * KV);
+  attn_.resize(B * Q);
+  gate_.resize(B * F);
+  up_.resize(B * F);
+  scores_.resize(static_cast<std::size_t>(n_ctx_));
+  scratch_batch_ = n_batch;
 }
 
 result<std::span<const float>> session::eval(std::span<const std::int32_t> tokens) {
@@ -83,9 +91,12 @@ result<std::span<const float>> session::eval(std::span<const std::int32_t> token
   if (n_past() + static_cast<std::int64_t>(tokens.size()) > n_ctx_)
     return fail(errc::limit_exceeded, fmt::format("context full: {} tokens cached + {} new > n_ctx {}", n_past(),
                                                   tokens.size(), n_ctx_));
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    forward_one(tokens[i], n_past(), i + 1 == tokens.size());
-    tokens_.push_back(tokens[i]);
+  // Bounded batches keep scratch memory small for long prompts.
+  constexpr std::size_t max_batch = 64;
+  for (std::size_t begin = 0; begin < tokens.size(); begin += max_batch) {
+    const auto chunk = tokens.subspan(begin, std::min(max_batch, tokens.size() - begin));
+    forward(chunk, n_past());
+    tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
   }
   return std::span<const float>(logits_);
 }
@@ -95,80 +106,105 @@ void session::truncate(std::int64_t n) {
   tokens_.resize(static_cast<std::size_t>(n));
 }
 
-void session::forward_one(std::int32_t token, std::int64_t pos, bool want_logits) {
+void session::linear(const weight& w, const float* X, float* Y, std::int64_t n_batch) {
+  if (path_ == compute_path::reference) {
+    auto ops = reference_ops_for(w.type);
+    TERN_ASSERT(ops.has_value(), "weight type checked at load has no reference kernel");
+    for (std::int64_t t = 0; t < n_batch; ++t) matvec(**ops, w.data, w.ne1, w.ne0, X + t * w.ne0, Y + t * w.ne1);
+    return;
+  }
+  auto ops = ops_for(w.type);
+  TERN_ASSERT(ops.has_value(), "weight type checked at load has no kernel");
+  if (n_batch == 1)
+    matvec(**ops, w.data, w.ne1, w.ne0, X, Y, model_->pool());
+  else
+    matmul(**ops, w.data, w.ne1, w.ne0, X, n_batch, Y, &model_->pool());
+}
+
+void session::forward(std::span<const std::int32_t> tokens, std::int64_t pos0) {
   const auto& hp = model_->params();
   const auto& w = model_->weights();
+  const std::int64_t B = static_cast<std::int64_t>(tokens.size());
   const std::int64_t E = hp.n_embd, D = hp.head_dim, H = hp.n_head, G = hp.n_head_kv, F = hp.n_ff;
-  const std::int64_t kv_dim = G * D, group = H / G, T = pos + 1;
+  const std::int64_t Q = H * D, KV = G * D, group = H / G;
   const float inv_sqrt_d = static_cast<float>(1.0 / std::sqrt(double(D)));
+  resize_scratch(B);
 
-  dequantize_row(w.token_embd.type, w.token_embd.row(token), x_.data(), E);
+  for (std::int64_t t = 0; t < B; ++t)
+    dequantize_row(w.token_embd.type, w.token_embd.row(tokens[static_cast<std::size_t>(t)]), &x_[t * E], E);
 
   for (std::size_t il = 0; il < w.layers.size(); ++il) {
     const auto& l = w.layers[il];
-    // Attention block.
-    rms_norm(x_.data(), f32(l.attn_norm), h_.data(), E, hp.rms_eps);
-    matvec(l.wq, h_.data(), q_.data());
-    matvec(l.wk, h_.data(), k_.data());
-    matvec(l.wv, h_.data(), v_.data());
-    add_bias(l.bq, q_.data());
-    add_bias(l.bk, k_.data());
-    add_bias(l.bv, v_.data());
-    for (std::int64_t h = 0; h < H; ++h) {
-      float* qh = q_.data() + h * D;
-      if (l.q_norm) rms_norm(qh, f32(l.q_norm), qh, D, hp.rms_eps);
-      rope(qh, hp.n_rot, pos, hp.rope_freq_base, hp.rope);
-    }
-    for (std::int64_t g = 0; g < G; ++g) {
-      float* kh = k_.data() + g * D;
-      if (l.k_norm) rms_norm(kh, f32(l.k_norm), kh, D, hp.rms_eps);
-      rope(kh, hp.n_rot, pos, hp.rope_freq_base, hp.rope);
-    }
+    // Attention block: Q, K, V projections for the whole batch.
+    for (std::int64_t t = 0; t < B; ++t) rms_norm(&x_[t * E], f32(l.attn_norm), &h_[t * E], E, hp.rms_eps);
+    linear(l.wq, h_.data(), q_.data(), B);
+    linear(l.wk, h_.data(), k_.data(), B);
+    linear(l.wv, h_.data(), v_.data(), B);
+    add_bias(l.bq, q_.data(), B);
+    add_bias(l.bk, k_.data(), B);
+    add_bias(l.bv, v_.data(), B);
     float* k_cache = k_cache_[il].data();
     float* v_cache = v_cache_[il].data();
-    std::copy(k_.begin(), k_.end(), k_cache + pos * kv_dim);
-    std::copy(v_.begin(), v_.end(), v_cache + pos * kv_dim);
-
-    for (std::int64_t h = 0; h < H; ++h) {
-      const float* qh = q_.data() + h * D;
-      const std::int64_t g = h / group;  // GQA: each KV head serves `group` query heads
-      float max_score = -INFINITY;
-      for (std::int64_t t = 0; t < T; ++t) {
-        const float* kt = k_cache + t * kv_dim + g * D;
-        float s = 0;
-        for (std::int64_t d = 0; d < D; ++d) s += qh[d] * kt[d];
-        scores_[t] = s * inv_sqrt_d;
-        max_score = std::max(max_score, scores_[t]);
+    for (std::int64_t t = 0; t < B; ++t) {
+      const std::int64_t pos = pos0 + t;
+      for (std::int64_t h = 0; h < H; ++h) {
+        float* qh = &q_[t * Q + h * D];
+        if (l.q_norm) rms_norm(qh, f32(l.q_norm), qh, D, hp.rms_eps);
+        rope(qh, hp.n_rot, pos, hp.rope_freq_base, hp.rope);
       }
-      double sum = 0;
-      for (std::int64_t t = 0; t < T; ++t) sum += scores_[t] = std::exp(scores_[t] - max_score);
-      const float inv_sum = static_cast<float>(1.0 / sum);
-      float* out = attn_.data() + h * D;
-      std::fill(out, out + D, 0.0f);
-      for (std::int64_t t = 0; t < T; ++t) {
-        const float p = scores_[t] * inv_sum;
-        const float* vt = v_cache + t * kv_dim + g * D;
-        for (std::int64_t d = 0; d < D; ++d) out[d] += p * vt[d];
+      for (std::int64_t g = 0; g < G; ++g) {
+        float* kh = &k_[t * KV + g * D];
+        if (l.k_norm) rms_norm(kh, f32(l.k_norm), kh, D, hp.rms_eps);
+        rope(kh, hp.n_rot, pos, hp.rope_freq_base, hp.rope);
+      }
+      std::copy_n(&k_[t * KV], KV, k_cache + pos * KV);
+      std::copy_n(&v_[t * KV], KV, v_cache + pos * KV);
+    }
+
+    // Causal attention: token t sees positions 0..pos0+t.
+    for (std::int64_t t = 0; t < B; ++t) {
+      const std::int64_t T = pos0 + t + 1;
+      for (std::int64_t h = 0; h < H; ++h) {
+        const float* qh = &q_[t * Q + h * D];
+        const std::int64_t g = h / group;  // GQA: each KV head serves `group` query heads
+        float max_score = -INFINITY;
+        for (std::int64_t p = 0; p < T; ++p) {
+          const float* kp = k_cache + p * KV + g * D;
+          float s = 0;
+          for (std::int64_t d = 0; d < D; ++d) s += qh[d] * kp[d];
+          scores_[p] = s * inv_sqrt_d;
+          max_score = std::max(max_score, scores_[p]);
+        }
+        double sum = 0;
+        for (std::int64_t p = 0; p < T; ++p) sum += scores_[p] = std::exp(scores_[p] - max_score);
+        const float inv_sum = static_cast<float>(1.0 / sum);
+        float* out = &attn_[t * Q + h * D];
+        std::fill(out, out + D, 0.0f);
+        for (std::int64_t p = 0; p < T; ++p) {
+          const float prob = scores_[p] * inv_sum;
+          const float* vp = v_cache + p * KV + g * D;
+          for (std::int64_t d = 0; d < D; ++d) out[d] += prob * vp[d];
+        }
       }
     }
-    matvec(l.wo, attn_.data(), h_.data());
-    for (std::int64_t i = 0; i < E; ++i) x_[i] += h_[i];
+    linear(l.wo, attn_.data(), h_.data(), B);
+    for (std::int64_t i = 0; i < B * E; ++i) x_[i] += h_[i];
 
     // Feed-forward block (SwiGLU).
-    rms_norm(x_.data(), f32(l.ffn_norm), h_.data(), E, hp.rms_eps);
-    matvec(l.ffn_gate, h_.data(), gate_.data());
-    matvec(l.ffn_up, h_.data(), up_.data());
-    for (std::int64_t i = 0; i < F; ++i) {
+    for (std::int64_t t = 0; t < B; ++t) rms_norm(&x_[t * E], f32(l.ffn_norm), &h_[t * E], E, hp.rms_eps);
+    linear(l.ffn_gate, h_.data(), gate_.data(), B);
+    linear(l.ffn_up, h_.data(), up_.data(), B);
+    for (std::int64_t i = 0; i < B * F; ++i) {
       const float g = gate_[i];
       gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];
     }
-    matvec(l.ffn_down, gate_.data(), h_.data());
-    for (std::int64_t i = 0; i < E; ++i) x_[i] += h_[i];
+    linear(l.ffn_down, gate_.data(), h_.data(), B);
+    for (std::int64_t i = 0; i < B * E; ++i) x_[i] += h_[i];
   }
 
-  if (!want_logits) return;
-  rms_norm(x_.data(), f32(w.output_norm), h_.data(), E, hp.rms_eps);
-  matvec(w.output, h_.data(), logits_.data());
+  // Logits for the last token only.
+  rms_norm(&x_[(B - 1) * E], f32(w.output_norm), h_.data(), E, hp.rms_eps);
+  linear(w.output, h_.data(), logits_.data(), 1);
 }
 
 }  // namespace tern::engine

@@ -160,6 +160,7 @@ result<std::shared_ptr<const model>> model::from_gguf(gguf_file file, const load
   if (auto bound = bind_weights(m->file_, m->hparams_, m->weights_); !bound) return std::move(bound).error().at(where);
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->n_threads_ = options.n_threads > 0 ? options.n_threads : hw;
+  m->pool_ = std::make_unique<thread_pool>(m->n_threads_);
   return std::shared_ptr<const model>(std::move(m));
 }
 

@@ -14,6 +14,7 @@
 #include <tern/core/result.hpp>
 #include <tern/engine/gguf.hpp>
 #include <tern/engine/tensor_type.hpp>
+#include <tern/engine/thread_pool.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -92,6 +93,9 @@ class model {
   const model_weights& weights() const noexcept { return weights_; }
   const gguf_file& file() const noexcept { return file_; }
   int n_threads() const noexcept { return n_threads_; }
+  // The engine-owned threads that split each product. Concurrent users are
+  // serialised by the pool itself, so sessions on different threads are safe.
+  thread_pool& pool() const noexcept { return *pool_; }
 
   // Bytes of weights read to produce one token (every matrix once): the
   // numerator of the memory-bandwidth bound on decode speed.
@@ -104,6 +108,7 @@ class model {
   hparams hparams_;
   model_weights weights_;
   int n_threads_ = 1;
+  std::unique_ptr<thread_pool> pool_;
 };
 
 }  // namespace tern::engine
