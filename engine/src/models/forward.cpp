@@ -115,10 +115,15 @@ void session::linear(const weight& w, const float* X, float* Y, std::int64_t n_b
   }
   auto ops = ops_for(w.type);
   TERN_ASSERT(ops.has_value(), "weight type checked at load has no kernel");
-  if (n_batch == 1)
-    matvec(**ops, w.data, w.ne1, w.ne0, X, Y, model_->pool());
+  // Waking other threads costs microseconds; below ~256K multiply-adds one thread is faster.
+  constexpr std::int64_t min_parallel_work = 1 << 18;
+  thread_pool* pool = w.ne0 * w.ne1 * n_batch >= min_parallel_work ? &model_->pool() : nullptr;
+  if (n_batch == 1 && pool)
+    matvec(**ops, w.data, w.ne1, w.ne0, X, Y, *pool);
+  else if (n_batch == 1)
+    matvec(**ops, w.data, w.ne1, w.ne0, X, Y);
   else
-    matmul(**ops, w.data, w.ne1, w.ne0, X, n_batch, Y, &model_->pool());
+    matmul(**ops, w.data, w.ne1, w.ne0, X, n_batch, Y, pool);
 }
 
 void session::forward(std::span<const std::int32_t> tokens, std::int64_t pos0) {

@@ -161,6 +161,15 @@ result<std::shared_ptr<const model>> model::from_gguf(gguf_file file, const load
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->n_threads_ = options.n_threads > 0 ? options.n_threads : hw;
   m->pool_ = std::make_unique<thread_pool>(m->n_threads_);
+  if (m->file_.has("tokenizer.ggml.model")) {
+    auto tok = tokenizer::from_gguf(m->file_);
+    if (!tok) return std::move(tok).error().at(where);
+    if (static_cast<std::int64_t>(tok->n_tokens()) > m->hparams_.n_vocab)
+      return fail(errc::parse_error, fmt::format("the tokenizer has {} tokens but token_embd only {} rows",
+                                                 tok->n_tokens(), m->hparams_.n_vocab))
+          .at(where);
+    m->tokenizer_ = std::make_unique<tokenizer>(std::move(*tok));
+  }
   return std::shared_ptr<const model>(std::move(m));
 }
 

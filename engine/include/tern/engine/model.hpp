@@ -15,6 +15,7 @@
 #include <tern/engine/gguf.hpp>
 #include <tern/engine/tensor_type.hpp>
 #include <tern/engine/thread_pool.hpp>
+#include <tern/engine/tokenizer.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -92,6 +93,9 @@ class model {
   const hparams& params() const noexcept { return hparams_; }
   const model_weights& weights() const noexcept { return weights_; }
   const gguf_file& file() const noexcept { return file_; }
+  // The tokenizer from the file's tokenizer.ggml.* keys; nullptr when the
+  // file has none (a bare weights file).
+  const tokenizer* vocab() const noexcept { return tokenizer_.get(); }
   int n_threads() const noexcept { return n_threads_; }
   // The engine-owned threads that split each product. Concurrent users are
   // serialised by the pool itself, so sessions on different threads are safe.
@@ -109,6 +113,7 @@ class model {
   model_weights weights_;
   int n_threads_ = 1;
   std::unique_ptr<thread_pool> pool_;
+  std::unique_ptr<tokenizer> tokenizer_;
 };
 
 }  // namespace tern::engine
