@@ -199,3 +199,29 @@ TEST_CASE("forward: the fast path (SIMD, threads, batched prefill) agrees with t
     }
   }
 }
+
+TEST_CASE("forward: qwen3 (per-head Q/K norm, head_dim != n_embd / n_head) matches Hugging Face transformers") {
+  TERN_NEED_FIXTURE(model_path, "models/qwen3-tiny-random.gguf");
+  TERN_NEED_FIXTURE(ref_path, "reference/qwen3-tiny-random.hf.json");
+  const auto ref = read_json(ref_path);
+  const auto tokens = ids_of(ref.at("tokens"));
+  const auto& want = ref.at("logits").as_array();
+  auto m = model::load(model_path);
+  REQUIRE(m);
+  CHECK((*m)->params().head_dim == 32);
+  CHECK((*m)->params().n_embd / (*m)->params().n_head == 16);
+  for (auto path : {compute_path::reference, compute_path::fast}) {
+    session s(*m, 64, path);
+    double worst = 0;
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+      auto logits = s.eval({&tokens[t], 1});
+      REQUIRE(logits);
+      const auto& row = want[t].as_array();
+      REQUIRE(row.size() == logits->size());
+      for (std::size_t i = 0; i < row.size(); ++i)
+        worst = std::max(worst, std::abs(double((*logits)[i]) - row[i].to_number<double>()));
+    }
+    INFO("max |diff| " << worst);
+    CHECK(worst < 1e-4);  // both float32; only summation order differs
+  }
+}
