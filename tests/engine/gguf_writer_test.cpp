@@ -235,3 +235,28 @@ TEST_CASE("gguf_writer: copy_kv borrows a tokenizer byte for byte") {
   CHECK(val(f.get_i32_array("tokenizer.ggml.token_type")) == val(src.get_i32_array("tokenizer.ggml.token_type")));
   CHECK(!f.has("general.architecture"));
 }
+
+TEST_CASE("gguf_writer: rewriting llama.cpp-written files gives the same bytes") {
+  // The files were written by llama.cpp's gguf-py; copying every key and
+  // tensor through gguf_writer must reproduce them byte for byte, which pins
+  // our layout (header, padding, offsets) to theirs.
+  for (const char* name : {"models/stories260K.gguf", "models/llama-2-tiny-random.gguf", "models/qwen2-vocab.gguf"}) {
+    INFO(name);
+    auto path = tern::test::fixture(name);
+    if (!path) {
+      tern::test::report_skip(std::string("needs ") + name);
+      continue;
+    }
+    auto src = val(gguf_file::open(*path));
+    gguf_writer w;
+    for (const auto& kv : src.metadata()) w.copy_kv(kv);
+    REQUIRE(w.set_alignment(static_cast<std::uint32_t>(src.alignment())));
+    for (const auto& t : src.tensors()) {
+      std::vector<std::uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+      REQUIRE(w.add_tensor(t.name, t.type, ne, std::vector<std::uint8_t>(t.data, t.data + t.n_bytes)));
+    }
+    const auto bytes = val(w.to_bytes());
+    CHECK(bytes.size() == src.file_size());
+    CHECK(std::memcmp(bytes.data(), src.bytes().data(), std::min<std::size_t>(bytes.size(), src.file_size())) == 0);
+  }
+}
