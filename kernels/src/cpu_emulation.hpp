@@ -4,7 +4,7 @@
 // cannot use this shim: they need their own emulation strategy.
 #pragma once
 
-#include <cmath>
+#include <math.h>  // ::expf and friends, which kernel sources call unqualified as in CUDA
 
 namespace tern::kernels::emu {
 
@@ -39,5 +39,3 @@ using tern::kernels::emu::blockDim;
 using tern::kernels::emu::blockIdx;
 using tern::kernels::emu::gridDim;
 using tern::kernels::emu::threadIdx;
-// CUDA device code calls the C float functions unqualified.
-inline float expf(float x) { return std::exp(x); }

@@ -2,7 +2,7 @@
 
 #include <cuda_runtime.h>
 
-#include <cstdio>
+#include <string>
 
 namespace tern::kernels {
 
@@ -24,13 +24,11 @@ device_probe probe_devices() noexcept {
     probe.description = "no CUDA device: cannot read device 0 properties";
     return probe;
   }
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.0f GiB)%s", prop.name, prop.major, prop.minor,
-                static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0),
-                count > 1 ? " and more" : "");
+  const auto gib = static_cast<long long>(static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0) + 0.5);
   probe.available = true;
   probe.device_count = count;
-  probe.description = buf;
+  probe.description = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
+                      ", " + std::to_string(gib) + " GiB)" + (count > 1 ? " and more" : "");
   return probe;
 }
 
