@@ -20,6 +20,11 @@
 # Output: golden/manifest.json lists every case (template, conversation,
 # variables, expected file or expected error); golden/<template>/<case>.txt
 # holds the exact rendered bytes.
+#
+# It also renders the interpreter's per-construct cases
+# (tests/data/jinja/constructs.src.json: template, variables, group) into
+# tests/data/jinja/constructs.json with the expected output, or
+# "error": true where Jinja2 refuses the template.
 import datetime
 import json
 import os
@@ -128,5 +133,31 @@ def main():
     print(f"{len(cases)} cases ({n_err} expected errors) in {golden_dir}")
 
 
+def constructs():
+    env = make_env()
+    src = os.path.join(ROOT, "tests", "data", "jinja", "constructs.src.json")
+    with open(src, encoding="utf-8") as f:
+        cases = json.load(f)
+    out = []
+    for case in cases:
+        result = {"group": case["group"], "template": case["t"], "vars": case["v"]}
+        try:
+            result["expected"] = env.from_string(case["t"]).render(**case["v"])
+            if case.get("error"):
+                sys.exit(f"expected an error, Jinja2 rendered: {case['t']!r}")
+        except Exception as e:
+            if not case.get("error"):
+                sys.exit(f"Jinja2 refused {case['t']!r}: {e}")
+            result["error"] = f"{type(e).__name__}: {e}"
+        out.append(result)
+    with open(os.path.join(ROOT, "tests", "data", "jinja", "constructs.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/gen-template-goldens.py", "jinja2": jinja2.__version__,
+                   "strftime_now_date": FIXED_DATE.strftime("%Y-%m-%d"), "cases": out},
+                  f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"{len(out)} construct cases")
+
+
 if __name__ == "__main__":
     main()
+    constructs()

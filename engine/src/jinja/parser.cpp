@@ -131,7 +131,7 @@ class parser {
           throw_parse(t.pos, fmt::format("unexpected end of template: '{}' opened at line {}, column {} is never closed "
                                          "(expected '{}')",
                                          opener ? opener->text : "?", opener ? opener->pos.line : 0,
-                                         opener ? opener->pos.column : 0, *ends.begin()));
+                                         opener ? opener->pos.column : 0, *(ends.end() - 1)));
         default: throw_parse(t.pos, fmt::format("unexpected {}", describe(t)));
       }
     }

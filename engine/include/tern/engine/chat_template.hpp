@@ -17,7 +17,8 @@
 // (break/continue), and a tojson filter that keeps non-ASCII characters.
 //
 // Known differences from Jinja2: lower/upper/title/capitalize map ASCII
-// letters only; recursive for loops, `{% include %}`-style tags,
+// letters only; tuples are lists, so printing one directly shows [1, 2]
+// where Python shows (1, 2) (tojson and join agree); recursive for loops, `{% include %}`-style tags,
 // `*args` in calls and printf-style `%` on strings are refused with an
 // `unsupported` error rather than approximated.
 #pragma once
