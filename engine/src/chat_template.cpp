@@ -1,4 +1,5 @@
 #include <tern/engine/chat_template.hpp>
+#include <tern/engine/gguf.hpp>
 
 #include "jinja/evaluator.hpp"
 #include "jinja/parser.hpp"
@@ -100,6 +101,51 @@ result<boost::json::object> conversation_variables(const boost::json::value& con
   if (!vars.contains("documents")) vars["documents"] = nullptr;
   if (!vars.contains("add_generation_prompt")) vars["add_generation_prompt"] = false;
   return vars;
+}
+
+namespace {
+
+result<std::optional<std::string>> special_token(const gguf_file& file, std::string_view id_key) {
+  if (!file.has(id_key)) return std::optional<std::string>();
+  TERN_TRY(const auto id, file.get_uint(id_key));
+  TERN_TRY(const auto tokens, file.get_string_array("tokenizer.ggml.tokens"));
+  if (id >= tokens.size())
+    return tern::error(errc::parse_error, fmt::format("{} is {}, past the {} tokens of the vocabulary", id_key, id,
+                                                      tokens.size()))
+        .at(file.name());
+  return std::optional<std::string>(std::string(tokens[id]));
+}
+
+}  // namespace
+
+result<model_special_tokens> read_special_tokens(const gguf_file& file) {
+  model_special_tokens t;
+  TERN_TRY(t.bos_token, special_token(file, "tokenizer.ggml.bos_token_id"));
+  TERN_TRY(t.eos_token, special_token(file, "tokenizer.ggml.eos_token_id"));
+  return t;
+}
+
+result<model_chat_template> read_chat_template(const gguf_file& file, std::string_view variant) {
+  const std::string key =
+      variant.empty() ? std::string("tokenizer.chat_template") : fmt::format("tokenizer.chat_template.{}", variant);
+  if (!file.has(key)) {
+    std::string have;
+    for (const auto& kv : file.metadata()) {
+      if (kv.key.rfind("tokenizer.chat_template", 0) != 0) continue;
+      have += have.empty() ? "" : ", ";
+      have += kv.key;
+    }
+    return tern::error(errc::not_found, fmt::format("key '{}' is missing ({})", key,
+                                                    have.empty() ? "the file has no chat template"
+                                                                 : "the file has: " + have))
+        .at(file.name());
+  }
+  TERN_TRY(const auto text, file.get_string(key));
+  model_chat_template out;
+  out.source = std::string(text);
+  out.name = fmt::format("{}: {}", file.name(), key);
+  TERN_TRY(out.tokens, read_special_tokens(file));
+  return out;
 }
 
 }  // namespace tern::engine

@@ -35,6 +35,8 @@
 
 namespace tern::engine {
 
+class gguf_file;
+
 namespace jinja {
 struct template_program;
 }
@@ -95,5 +97,30 @@ result<calendar_date> parse_calendar_date(std::string_view text);
 // invalid_argument when the document is not an object or messages is not
 // an array.
 result<boost::json::object> conversation_variables(const boost::json::value& conversation);
+
+// The special tokens a template sees: the text of
+// tokenizer.ggml.tokens[bos/eos_token_id]; nullopt when the model names no
+// such token (the template then sees null, as transformers passes None).
+struct model_special_tokens {
+  std::optional<std::string> bos_token;
+  std::optional<std::string> eos_token;
+};
+
+// Errors: parse_error for an id key of the wrong type or an id outside the
+// vocabulary, naming the file and the key.
+result<model_special_tokens> read_special_tokens(const gguf_file& file);
+
+// A model's chat template and special tokens, as stored in its GGUF file.
+struct model_chat_template {
+  std::string source;  // the Jinja text
+  std::string name;    // "<file>: tokenizer.chat_template[.variant]", for errors
+  model_special_tokens tokens;
+};
+
+// Reads `tokenizer.chat_template`, or `tokenizer.chat_template.<variant>`
+// when `variant` is not empty (e.g. "tool_use"), and the BOS/EOS token texts.
+// Errors: not_found naming the key (and listing the variants the file has),
+// parse_error for a key of the wrong type or a token id outside the vocabulary.
+result<model_chat_template> read_chat_template(const gguf_file& file, std::string_view variant = {});
 
 }  // namespace tern::engine
