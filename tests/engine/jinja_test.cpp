@@ -198,6 +198,11 @@ TEST_CASE("jinja: hostile templates end in a clear error within a bound") {
     vars["d"] = boost::json::object{{"_private", 1}};
     CHECK(render("{{ d._private }}", vars).value() == "1");
   }
+  SECTION("a namespace holding itself is freed (LeakSanitizer checks)") {
+    auto r = render("{% set ns = namespace(a=namespace()) %}{% set ns.me = ns %}{% set inner = ns.a %}{% set inner.up = ns %}"
+                    "{{ ns.me.me.a.up is defined }}");
+    CHECK(r.value() == "True");
+  }
   SECTION("deep nesting in the source") {
     auto r = chat_template::parse("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}");
     REQUIRE_FALSE(r);

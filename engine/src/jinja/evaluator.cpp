@@ -45,6 +45,15 @@ std::int64_t int_of(const value& v) { return v.is_bool() ? std::int64_t{v.as_boo
 evaluator::evaluator(const template_program& program, const render_settings& settings)
     : program_(program), settings_(settings) {}
 
+evaluator::~evaluator() {
+  frames_.clear();
+  for (auto& ns : namespaces_) {
+    // Move the entries out first: destroying them may release other namespaces.
+    auto entries = std::move(ns->entries);
+    ns->entries.clear();
+  }
+}
+
 std::string evaluator::render(object vars) {
   frames_.clear();
   frames_.push_back(frame{std::move(vars.entries), 0, next_serial_++});

@@ -24,6 +24,11 @@ struct render_settings {
 class evaluator {
  public:
   evaluator(const template_program& program, const render_settings& settings);
+  // Empties every namespace this render created, so that a namespace which
+  // (directly or not) holds itself does not leak.
+  ~evaluator();
+  evaluator(const evaluator&) = delete;
+  evaluator& operator=(const evaluator&) = delete;
 
   // Renders with `vars` as the template's variables. Throws template_error.
   std::string render(object vars);
@@ -38,6 +43,8 @@ class evaluator {
   void charge_iterations(std::size_t n, source_pos pos);
   // Refuses a string (or list) that would exceed the output limit.
   void check_size(std::size_t bytes, source_pos pos) const;
+  // Registers a namespace created during this render (see ~evaluator).
+  void track_namespace(std::shared_ptr<object> ns) { namespaces_.push_back(std::move(ns)); }
 
  private:
   enum class flow { normal, break_, continue_ };
@@ -81,6 +88,7 @@ class evaluator {
   std::size_t iterations_ = 0;
   std::size_t macro_calls_ = 0;
   std::size_t depth_ = 0;
+  std::vector<std::shared_ptr<object>> namespaces_;
 };
 
 // Attribute and item access with Jinja2's sandbox rules (builtins.cpp):

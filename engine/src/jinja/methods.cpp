@@ -395,13 +395,14 @@ value global_range(evaluator& ev, call_args& a, source_pos pos) {
   return value(std::move(r));
 }
 
-value global_namespace(evaluator&, call_args& a, source_pos pos) {
+value global_namespace(evaluator& ev, call_args& a, source_pos pos) {
   auto fields = std::make_shared<object>();
   for (const auto& p : a.positional) {
     if (!p.is_object()) throw_runtime(pos, "namespace() takes only keyword arguments or a dict");
     for (const auto& [k, v] : p.as_object().entries) fields->set(k, v);
   }
   for (const auto& [k, v] : a.named) fields->set(k, v);
+  ev.track_namespace(fields);
   return value(namespace_ref{std::move(fields)});
 }
 
