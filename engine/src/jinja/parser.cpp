@@ -150,6 +150,17 @@ class parser {
     if (n == "call") return parse_call_block(std::move(s), name_tok);
     if (n == "filter") return parse_filter_block(std::move(s), name_tok);
     if (n == "with") return parse_with(std::move(s), name_tok);
+    if (n == "generation") {
+      // transformers' AssistantTracker extension marks assistant text for
+      // training masks; for rendering the block is its body.
+      s->kind = stmt_kind::with;
+      advance();
+      expect_block_end("generation");
+      s->body_main = parse_body({"endgeneration"}, &name_tok);
+      advance();
+      expect_block_end("endgeneration");
+      return s;
+    }
     if (n == "break" || n == "continue") {
       if (loop_depth_ == 0) throw_parse(name_tok.pos, fmt::format("'{}' outside of a loop", n));
       s->kind = n == "break" ? stmt_kind::break_ : stmt_kind::continue_;
