@@ -25,6 +25,8 @@ bool contains(const value& container, const value& item, source_pos pos) {
         if (equals(e, item)) return true;
       return false;
     case value::kind::object:
+      if (item.is_array() || item.is_object() || item.is_namespace())
+        throw_runtime(pos, fmt::format("unhashable type: '{}'", type_name(item)));
       return item.is_string() && container.as_object().find(item.as_string()) != nullptr;
     case value::kind::undefined: return false;
     default:

@@ -54,7 +54,21 @@ value f_trim(evaluator&, const value& in, call_args& a, source_pos pos) {
 }
 value f_lower(evaluator&, const value& in, call_args&, source_pos) { return value(ascii_lower(str_of(in))); }
 value f_upper(evaluator&, const value& in, call_args&, source_pos) { return value(ascii_upper(str_of(in))); }
-value f_title(evaluator&, const value& in, call_args&, source_pos) { return value(py_title(str_of(in))); }
+// Jinja2's title filter (not str.title): words are split at whitespace,
+// '-', '(', '{', '[' and '<'; each word's first letter is upper-cased and the
+// rest lower-cased.
+value f_title(evaluator&, const value& in, call_args&, source_pos) {
+  std::string out;
+  bool word_start = true;
+  for (std::uint32_t c : utf8_decode(str_of(in))) {
+    const bool sep = py_isspace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+    std::string one;
+    utf8_append(one, c);
+    out += sep ? one : (word_start ? ascii_upper(one) : ascii_lower(one));
+    word_start = sep;
+  }
+  return value(std::move(out));
+}
 value f_capitalize(evaluator&, const value& in, call_args&, source_pos) { return value(py_capitalize(str_of(in))); }
 value f_string(evaluator&, const value& in, call_args&, source_pos) { return value(str_of(in)); }
 value f_safe(evaluator&, const value& in, call_args&, source_pos) { return in; }
@@ -464,6 +478,13 @@ value f_round(evaluator&, const value& in, call_args& a, source_pos pos) {
   const value* m = arg(a, 1, "method");
   const std::int64_t precision = p && p->is_int() ? std::clamp<std::int64_t>(p->as_int(), -30, 30) : 0;
   const std::string method = m ? to_str(*m) : "common";
+  if (method == "common" && (in.is_int() || in.is_bool())) {
+    // Python's round(int, ndigits) stays an int.
+    const std::int64_t v = in.is_int() ? in.as_int() : in.as_bool();
+    if (precision >= 0) return value(v);
+    const double p10 = std::pow(10.0, static_cast<double>(-precision));
+    return value(static_cast<std::int64_t>(std::nearbyint(static_cast<double>(v) / p10) * p10));
+  }
   const double scale = std::pow(10.0, static_cast<double>(precision));
   const double x = in.to_double() * scale;
   double r;

@@ -152,17 +152,91 @@ std::vector<std::string> py_splitlines(std::string_view s) {
   return lines;
 }
 
+namespace {
+
+// Simple case mapping for the scripts chat content commonly uses: ASCII,
+// Latin-1, Latin Extended-A, Greek and Cyrillic. Other code points map to
+// themselves.
+std::uint32_t cp_upper(std::uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return c;
+  if ((c >= 0xe0 && c <= 0xfe && c != 0xf7)) return c - 0x20;
+  if (c == 0xff) return 0x178;
+  if (c == 0xb5) return 0x39c;
+  if (c == 0x131) return 'I';
+  if (c == 0x3ac) return 0x386;
+  if (c >= 0x3ad && c <= 0x3af) return c - 0x25;
+  if (c == 0x3cc) return 0x38c;
+  if (c == 0x3cd || c == 0x3ce) return c - 0x3f;
+  if (c == 0x3ca || c == 0x3cb) return c - 0x20;
+  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) return c & ~1u;
+  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return (c % 2 == 0) ? c - 1 : c;
+  if (c == 0x17f) return 'S';
+  if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2) return c - 0x20;
+  if (c == 0x3c2) return 0x3a3;
+  if (c >= 0x430 && c <= 0x44f) return c - 0x20;
+  if (c >= 0x450 && c <= 0x45f) return c - 0x50;
+  return c;
+}
+
+std::uint32_t cp_lower(std::uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return c;
+  if ((c >= 0xc0 && c <= 0xde && c != 0xd7)) return c + 0x20;
+  if (c == 0x178) return 0xff;
+  if (c == 0x386) return 0x3ac;
+  if (c >= 0x388 && c <= 0x38a) return c + 0x25;
+  if (c == 0x38c) return 0x3cc;
+  if (c == 0x38e || c == 0x38f) return c + 0x3f;
+  if (c == 0x3aa || c == 0x3ab) return c + 0x20;
+  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177)) return c | 1u;
+  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return (c % 2 == 1) ? c + 1 : c;
+  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 0x20;
+  if (c >= 0x410 && c <= 0x42f) return c + 0x20;
+  if (c >= 0x400 && c <= 0x40f) return c + 0x50;
+  return c;
+}
+
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+}  // namespace
+
 std::string ascii_lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  std::string r;
+  if (is_ascii(s)) {
+    r.assign(s);
+    for (char& c : r)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    return r;
+  }
+  for (std::uint32_t c : utf8_decode(s)) {
+    if (c == 0x130) {  // İ lowercases to i + combining dot above
+      r += 'i';
+      utf8_append(r, 0x307);
+      continue;
+    }
+    utf8_append(r, cp_lower(c));
+  }
   return r;
 }
 
 std::string ascii_upper(std::string_view s) {
-  std::string r(s);
-  for (char& c : r)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  std::string r;
+  if (is_ascii(s)) {
+    r.assign(s);
+    for (char& c : r)
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    return r;
+  }
+  for (std::uint32_t c : utf8_decode(s)) {
+    if (c == 0xdf) {  // ß uppercases to SS
+      r += "SS";
+      continue;
+    }
+    utf8_append(r, cp_upper(c));
+  }
   return r;
 }
 

@@ -1,7 +1,8 @@
 // Python str semantics the templates rely on (strip, split, replace, ...),
 // over UTF-8 strings, counting code points where Python does.
-// Case mapping (lower, upper, title, capitalize) covers ASCII letters only;
-// other characters pass through unchanged.
+// Case mapping: lower/upper cover ASCII, Latin-1, Latin Extended-A, Greek
+// and Cyrillic (ß -> SS); title/capitalize ASCII letters only; other
+// characters pass through unchanged.
 #pragma once
 
 #include <cstdint>

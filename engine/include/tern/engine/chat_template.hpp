@@ -16,8 +16,9 @@
 // matches transformers': trim_blocks, lstrip_blocks, loop controls
 // (break/continue), and a tojson filter that keeps non-ASCII characters.
 //
-// Known differences from Jinja2: lower/upper/title/capitalize map ASCII
-// letters only; tuples are lists, so printing one directly shows [1, 2]
+// Known differences from Jinja2: lower/upper map ASCII, Latin-1, Latin
+// Extended-A, Greek and Cyrillic (other scripts pass through unchanged),
+// title/capitalize ASCII letters only; tuples are lists, so printing one directly shows [1, 2]
 // where Python shows (1, 2) (tojson and join agree); recursive for loops, `{% include %}`-style tags,
 // `*args` in calls and printf-style `%` on strings are refused with an
 // `unsupported` error rather than approximated.
