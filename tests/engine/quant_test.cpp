@@ -331,3 +331,27 @@ TEST_CASE("quant: unsupported types are errors, not asserts") {
     CHECK((*ops)->block_elems == info(t).block_elems);
   }
 }
+
+TEST_CASE("quant: non-finite input gives valid, finite blocks (no undefined float->int casts)") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto t : all_types()) {
+    if (block_elems(t) == 1) continue;  // f32/f16/bf16 keep inf and NaN as such
+    auto ops = *reference_ops_for(t);
+    const std::int64_t n = block_elems(t);
+    for (int pattern = 0; pattern < 4; ++pattern) {
+      INFO(to_string(t) << " pattern " << pattern);
+      std::vector<float> x(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = std::sin(float(i)) * 3.0f;
+      if (pattern == 0) x[3] = inf;
+      if (pattern == 1) x[5] = -inf;
+      if (pattern == 2) x[7] = nan;
+      if (pattern == 3) x.assign(x.size(), 1e30f);
+      std::vector<std::uint8_t> q(row_bytes(t, n));
+      std::vector<float> y(static_cast<std::size_t>(n));
+      ops->quantize(x.data(), q.data(), n);
+      ops->dequantize(q.data(), y.data(), n);
+      for (float v : y) REQUIRE(std::isfinite(v));
+    }
+  }
+}

@@ -18,6 +18,7 @@
 #include "quant/blocks.hpp"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -64,15 +65,29 @@ TERN_AVX2 inline __m256i bits_to_bytes(std::uint32_t bits) {
   return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
 }
 
-// Sinks: receive 8 decoded weights for values [i, i + 8) of the row; `lane`
-// (0..3) picks an accumulator so that consecutive FMAs do not wait on each other.
+// Sinks. put(): 8 decoded weights for values [i, i + 8); `lane` (0..3) picks
+// an accumulator so that consecutive FMAs do not wait on each other.
+// scaled(): 32 codes as floats for values [i, i + 32) whose weights are
+// code·lo_scale (first 16) and code·hi_scale (last 16): the dot sink sums
+// code·x first and applies the scale once per 16 values, which saves a
+// multiply per 8 values on the types without an offset.
 struct dot_sink {
   const float* x;
   __m256 acc[4];
+  unsigned flip = 0;
   TERN_AVX2 void init() {
     for (auto& a : acc) a = _mm256_setzero_ps();
   }
   TERN_AVX2 void put(int lane, std::int64_t i, __m256 w) { acc[lane] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), acc[lane]); }
+  TERN_AVX2 void scaled(std::int64_t i, const __m256 f[4], __m256 lo_scale, __m256 hi_scale) {
+    __m256 lo = _mm256_mul_ps(f[0], _mm256_loadu_ps(x + i));
+    __m256 hi = _mm256_mul_ps(f[2], _mm256_loadu_ps(x + i + 16));
+    lo = _mm256_fmadd_ps(f[1], _mm256_loadu_ps(x + i + 8), lo);
+    hi = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(x + i + 24), hi);
+    const unsigned a = (flip ^= 2u);  // alternate accumulator pairs between blocks
+    acc[a] = _mm256_fmadd_ps(lo, lo_scale, acc[a]);
+    acc[a + 1] = _mm256_fmadd_ps(hi, hi_scale, acc[a + 1]);
+  }
   TERN_AVX2 float total() const {
     return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   }
@@ -80,6 +95,13 @@ struct dot_sink {
 struct store_sink {
   float* y;
   TERN_AVX2 void put(int, std::int64_t i, __m256 w) { _mm256_storeu_ps(y + i, w); }
+  // The same products as the reference (code·scale, one rounding).
+  TERN_AVX2 void scaled(std::int64_t i, const __m256 f[4], __m256 lo_scale, __m256 hi_scale) {
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(f[0], lo_scale));
+    _mm256_storeu_ps(y + i + 8, _mm256_mul_ps(f[1], lo_scale));
+    _mm256_storeu_ps(y + i + 16, _mm256_mul_ps(f[2], hi_scale));
+    _mm256_storeu_ps(y + i + 24, _mm256_mul_ps(f[3], hi_scale));
+  }
 };
 
 // 32 codes times one scale: values [i, i + 32).
@@ -87,7 +109,7 @@ template <class Sink>
 TERN_AVX2 inline void emit_scaled(Sink& sink, std::int64_t i, __m256i codes, __m256 scale) {
   __m256 f[4];
   i8x32_to_f32(codes, f);
-  for (int k = 0; k < 4; ++k) sink.put(k, i + 8 * k, _mm256_mul_ps(f[k], scale));
+  sink.scaled(i, f, scale, scale);
 }
 // 32 codes as code·scale + offset (offset may be negated by the caller).
 template <class Sink>
@@ -215,11 +237,10 @@ TERN_AVX2 void run_q6_k(const std::uint8_t* p, std::int64_t n, Sink& sink) {
         const __m256i codes = _mm256_sub_epi8(_mm256_or_si256(low[k], _mm256_slli_epi16(high, 4)), bias);
         __m256 f[4];
         i8x32_to_f32(codes, f);
-        const std::int64_t base = i + 128 * h + 32 * k;
-        for (int c = 0; c < 4; ++c) {  // 16 values per scale
-          const float step = d * static_cast<float>(sc[8 * h + 2 * k + c / 2]);
-          sink.put(c, base + 8 * c, _mm256_mul_ps(f[c], _mm256_set1_ps(step)));
-        }
+        // 16 values per scale: values 32k..32k+15 use scale 2k, the rest 2k + 1.
+        const float lo_step = d * static_cast<float>(sc[8 * h + 2 * k]);
+        const float hi_step = d * static_cast<float>(sc[8 * h + 2 * k + 1]);
+        sink.scaled(i + 128 * h + 32 * k, f, _mm256_set1_ps(lo_step), _mm256_set1_ps(hi_step));
       }
     }
   }
@@ -284,7 +305,7 @@ TERN_AVX2 void fast_dequantize_bf16(const void* s, float* d, std::int64_t n) {
 
 #define TERN_FAST_BLOCK_(name)                                                            \
   TERN_AVX2 float fast_dot_##name(const void* row, const float* x, std::int64_t n) {     \
-    dot_sink sink{x, {}};                                                                 \
+    dot_sink sink{x, {}, 0};                                                              \
     sink.init();                                                                          \
     run_##name(static_cast<const std::uint8_t*>(row), n, sink);                           \
     return sink.total();                                                                  \
@@ -325,8 +346,13 @@ const type_ops k_fast[] = {
 }  // namespace
 
 bool cpu_has_avx2_fma_f16c() noexcept {
+  // __builtin_cpu_supports checks that the OS saves the AVX registers; clang
+  // does not know "f16c" there, so that bit comes from CPUID leaf 1 (ECX 29).
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & (1u << 29)) != 0;
 }
 
 const type_ops* fast_ops(tensor_type type) noexcept {

@@ -21,6 +21,7 @@ struct half_scale {
   float value;
 };
 half_scale half_at_least(float at_least) {
+  if (!(at_least >= 0.0f)) at_least = 0.0f;  // NaN from NaN input
   std::uint16_t bits = fp32_to_fp16(std::min(at_least, 65504.0f));
   if (fp16_to_fp32(bits) < at_least && bits < 0x7BFF) ++bits;  // next half up (positive values)
   return {bits, fp16_to_fp32(bits)};
@@ -29,10 +30,19 @@ half_scale half_at_least(float at_least) {
 // Sub-scale code: ceil(v / unit) in [0, max_code].
 int ceil_code(float v, float unit, int max_code) {
   if (unit == 0.0f) return 0;
-  return std::clamp(static_cast<int>(std::ceil(v / unit)), 0, max_code);
+  const float c = std::ceil(v / unit);
+  if (!(c >= 0.0f)) return 0;
+  return c >= static_cast<float>(max_code) ? max_code : static_cast<int>(c);
 }
 
-int round_clamp(float v, int lo, int hi) { return std::clamp(static_cast<int>(std::lround(v)), lo, hi); }
+// v rounded (halves away from zero) and clamped to [lo, hi]. NaN and ±inf
+// (from non-finite input) clamp too: a float→int cast out of range is UB.
+int round_clamp(float v, int lo, int hi) {
+  const float r = std::round(v);
+  if (!(r >= static_cast<float>(lo))) return lo;
+  if (r >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(r);
+}
 
 // ---- q4_k / q5_k shared: 8 sub-blocks of 32 with 6-bit scales and mins ----
 

@@ -9,17 +9,26 @@ namespace tern::engine::detail {
 namespace {
 
 // A scale as stored (binary16) and as decoders will see it. Clamped to the
-// largest finite half so that huge inputs give huge values, not inf·0 = NaN.
+// finite halves so that huge inputs give huge values, not inf·0 = NaN; NaN
+// (from NaN input) becomes 0.
 struct half_scale {
   std::uint16_t bits;
   float value;
 };
 half_scale to_half_scale(float d) {
-  const std::uint16_t bits = fp32_to_fp16(std::min(d, 65504.0f));
+  if (std::isnan(d)) d = 0.0f;
+  const std::uint16_t bits = fp32_to_fp16(std::clamp(d, -65504.0f, 65504.0f));
   return {bits, fp16_to_fp32(bits)};
 }
 
-int round_clamp(float v, int lo, int hi) { return std::clamp(static_cast<int>(std::lround(v)), lo, hi); }
+// v rounded (halves away from zero) and clamped to [lo, hi]. NaN and ±inf
+// (from non-finite input) clamp too: a float→int cast out of range is UB.
+int round_clamp(float v, int lo, int hi) {
+  const float r = std::round(v);
+  if (!(r >= static_cast<float>(lo))) return lo;
+  if (r >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(r);
+}
 
 // The value of largest magnitude, with its sign (the symmetric types map it to
 // the most negative code, which has one more step than the positive side).

@@ -13,9 +13,10 @@
 //  - the fast path (AVX2+FMA+F16C on x86-64), chosen at run time when the CPU
 //    has those instructions, so one binary still runs on CPUs without them.
 //
-// Usage:
-//   TERN_TRY(const auto* ops, tern::engine::ops_for(tensor_type::q8_0));
-//   float y = ops->dot(row_bytes, x, n_cols);   // row · x
+// Usage (compiled in tests/engine/matvec_test.cpp):
+//   TERN_TRY(const auto* ops, tern::engine::ops_for(type));  // once, at load
+//   float y0 = ops->dot(W, x, n_cols);                        // row 0 · x
+//   matvec(*ops, W, n_rows, n_cols, x, y, pool);              // matvec.hpp
 //
 // Units: n is a count of values (not blocks, not bytes); for quantized types it
 // must be a multiple of the type's block size (32, or 256 for the K types) —
