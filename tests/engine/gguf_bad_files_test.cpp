@@ -215,6 +215,21 @@ TEST_CASE("gguf bad files: each gives its own clear error") {
          return f;
        },
        errc::parse_error, "bad.gguf: key 'llama.block_count': byte 57: duplicate key (first defined at byte 24)"},
+      {"control bytes in a key are escaped",
+       [] {
+         raw_file f;
+         f.header(0, 2).kv_u32("a\nb", 1).kv_u32("a\nb", 2);
+         return f;
+       },
+       errc::parse_error, "bad.gguf: key 'a\\x0ab': byte 43: duplicate key (first defined at byte 24)"},
+      {"a long tensor name is cut in the message",
+       [] {
+         raw_file f;
+         f.header(1, 0).str(std::string(200, 'x')).u32(5).zeros(64);
+         return f;
+       },
+       errc::parse_error,
+       "bad.gguf: tensor '" + std::string(120, 'x') + "...(200 bytes)': byte 232: 5 dimensions (at most 4 are allowed)"},
       {"alignment not a power of two",
        [] {
          raw_file f;
