@@ -282,7 +282,16 @@ TEST_CASE("gguf bad files: each gives its own clear error") {
          f.header(1, 0).tensor("w", {1ull << 31, 1ull << 31}, 0, 0).pad().zeros(32);
          return f;
        },
-       errc::limit_exceeded, "bad.gguf: tensor 'w': byte 33: byte size overflows 64 bits"},
+       errc::limit_exceeded,
+       "bad.gguf: tensor 'w': byte 33: 4611686018427387904 values of f32 overflow a 64-bit byte count"},
+      {"byte size of one row overflows (found by fuzz_gguf)",
+       [] {
+         raw_file f;
+         f.header(1, 0).tensor("w", {(1ull << 62) + 8}, 0, 0).pad().zeros(32);
+         return f;
+       },
+       errc::limit_exceeded,
+       "bad.gguf: tensor 'w': byte 33: 4611686018427387912 values of f32 overflow a 64-bit byte count"},
       {"unknown tensor type",
        [] {
          raw_file f;

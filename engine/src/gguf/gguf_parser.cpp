@@ -288,11 +288,11 @@ class gguf_parser {
       return in_tensor(at_byte(fail(errc::parse_error, fmt::format("row length {} is not a multiple of the {} block size {}",
                                                                    t.ne[0], ti->name, ti->block_elems)),
                                dims_pos + 4));
-    const std::uint64_t row_bytes = t.ne[0] / ti->block_elems * ti->block_bytes;
-    const std::uint64_t rows = n / t.ne[0];
-    if (rows != 0 && row_bytes > std::numeric_limits<std::uint64_t>::max() / rows)
-      return in_tensor(at_byte(fail(errc::limit_exceeded, "byte size overflows 64 bits"), dims_pos));
-    t.n_bytes = row_bytes * rows;
+    // n values are n / block_elems whole blocks (ne[0] is a multiple); their
+    // byte count can still overflow 64 bits (f32 of 2^62 values), checked there.
+    auto n_bytes = bytes_for(t.type, n);
+    if (!n_bytes) return in_tensor(at_byte(std::move(n_bytes).error(), dims_pos));
+    t.n_bytes = *n_bytes;
     const std::uint64_t off_pos = pos_;
     auto rel = read_u64("the data offset");
     if (!rel) return in_tensor(std::move(rel).error());
