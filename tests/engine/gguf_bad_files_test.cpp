@@ -215,6 +215,21 @@ TEST_CASE("gguf bad files: each gives its own clear error") {
          return f;
        },
        errc::parse_error, "bad.gguf: key 'llama.block_count': byte 57: duplicate key (first defined at byte 24)"},
+      {"control bytes in a key are escaped",
+       [] {
+         raw_file f;
+         f.header(0, 2).kv_u32("a\nb", 1).kv_u32("a\nb", 2);
+         return f;
+       },
+       errc::parse_error, "bad.gguf: key 'a\\x0ab': byte 43: duplicate key (first defined at byte 24)"},
+      {"a long tensor name is cut in the message",
+       [] {
+         raw_file f;
+         f.header(1, 0).str(std::string(200, 'x')).u32(5).zeros(64);
+         return f;
+       },
+       errc::parse_error,
+       "bad.gguf: tensor '" + std::string(120, 'x') + "...(200 bytes)': byte 232: 5 dimensions (at most 4 are allowed)"},
       {"alignment not a power of two",
        [] {
          raw_file f;
@@ -267,7 +282,16 @@ TEST_CASE("gguf bad files: each gives its own clear error") {
          f.header(1, 0).tensor("w", {1ull << 31, 1ull << 31}, 0, 0).pad().zeros(32);
          return f;
        },
-       errc::limit_exceeded, "bad.gguf: tensor 'w': byte 33: byte size overflows 64 bits"},
+       errc::limit_exceeded,
+       "bad.gguf: tensor 'w': byte 33: 4611686018427387904 values of f32 overflow a 64-bit byte count"},
+      {"byte size of one row overflows (found by fuzz_gguf)",
+       [] {
+         raw_file f;
+         f.header(1, 0).tensor("w", {(1ull << 62) + 8}, 0, 0).pad().zeros(32);
+         return f;
+       },
+       errc::limit_exceeded,
+       "bad.gguf: tensor 'w': byte 33: 4611686018427387912 values of f32 overflow a 64-bit byte count"},
       {"unknown tensor type",
        [] {
          raw_file f;

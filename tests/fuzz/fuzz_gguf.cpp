@@ -43,7 +43,8 @@ void exercise(const gguf_file& f) {
 void rewrite(const gguf_file& f) {
   gguf_writer w;
   for (const auto& kv : f.metadata()) w.copy_kv(kv);
-  require(w.set_alignment(static_cast<std::uint32_t>(f.alignment())).has_value());
+  // (set_alignment(32) would drop an explicit general.alignment = 32 key.)
+  if (f.alignment() != 32) require(w.set_alignment(static_cast<std::uint32_t>(f.alignment())).has_value());
   for (const auto& t : f.tensors()) {
     std::vector<std::uint64_t> ne(t.ne.begin(), t.ne.begin() + (t.n_dims ? t.n_dims : 1));
     require(w.add_tensor(t.name, t.type, ne, std::vector<std::uint8_t>(t.data, t.data + t.n_bytes)).has_value());
@@ -65,6 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   exercise(*f);
-  rewrite(*f);
+  // A valid file may ask for a huge alignment (up to 2^30); rewriting it pads
+  // the header to that size, which is correct but needs gigabytes here.
+  if (f->alignment() <= 65536) rewrite(*f);
   return 0;
 }

@@ -13,6 +13,24 @@ namespace tern::engine {
 
 using gguf_detail::load;
 
+namespace {
+// A name from the file as it may appear in an error: control bytes escaped and
+// long names cut, so a hostile key cannot garble or flood the message.
+std::string printable(std::string_view name) {
+  constexpr std::size_t k_max = 120;
+  std::string out;
+  for (std::size_t i = 0; i < name.size() && i < k_max; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  if (name.size() > k_max) out += fmt::format("...({} bytes)", name.size());
+  return out;
+}
+}  // namespace
+
 class gguf_parser {
  public:
   gguf_parser(gguf_file& file, std::span<const std::uint8_t> bytes) : f_(file), b_(bytes) {}
@@ -123,7 +141,7 @@ class gguf_parser {
     auto key_r = read_string(fmt::format("the key of metadata entry #{}", index));
     if (!key_r) return std::move(key_r).error();
     const std::string_view key = *key_r;
-    auto in_key = [&](error e) { return std::move(e).at(fmt::format("key '{}'", key)); };
+    auto in_key = [&](error e) { return std::move(e).at(fmt::format("key '{}'", printable(key))); };
     if (key.empty()) return at_byte(fail(errc::parse_error, fmt::format("metadata entry #{} has an empty key", index)), start);
     if (auto it = f_.kv_index_.find(key); it != f_.kv_index_.end())
       return in_key(at_byte(fail(errc::parse_error, fmt::format("duplicate key (first defined at byte {})",
@@ -227,7 +245,7 @@ class gguf_parser {
     if (!name_r) return std::move(name_r).error().at(fmt::format("tensor #{}", index));
     t.name = *name_r;
     auto in_tensor = [&](error e) {
-      return std::move(e).at(t.name.empty() ? fmt::format("tensor #{}", index) : fmt::format("tensor '{}'", t.name));
+      return std::move(e).at(t.name.empty() ? fmt::format("tensor #{}", index) : fmt::format("tensor '{}'", printable(t.name)));
     };
     if (t.name.empty()) return in_tensor(at_byte(fail(errc::parse_error, "empty tensor name"), t.info_offset));
     if (auto it = f_.tensor_index_.find(t.name); it != f_.tensor_index_.end())
@@ -270,11 +288,11 @@ class gguf_parser {
       return in_tensor(at_byte(fail(errc::parse_error, fmt::format("row length {} is not a multiple of the {} block size {}",
                                                                    t.ne[0], ti->name, ti->block_elems)),
                                dims_pos + 4));
-    const std::uint64_t row_bytes = t.ne[0] / ti->block_elems * ti->block_bytes;
-    const std::uint64_t rows = n / t.ne[0];
-    if (rows != 0 && row_bytes > std::numeric_limits<std::uint64_t>::max() / rows)
-      return in_tensor(at_byte(fail(errc::limit_exceeded, "byte size overflows 64 bits"), dims_pos));
-    t.n_bytes = row_bytes * rows;
+    // n values are n / block_elems whole blocks (ne[0] is a multiple); their
+    // byte count can still overflow 64 bits (f32 of 2^62 values), checked there.
+    auto n_bytes = bytes_for(t.type, n);
+    if (!n_bytes) return in_tensor(at_byte(std::move(n_bytes).error(), dims_pos));
+    t.n_bytes = *n_bytes;
     const std::uint64_t off_pos = pos_;
     auto rel = read_u64("the data offset");
     if (!rel) return in_tensor(std::move(rel).error());
@@ -295,7 +313,9 @@ class gguf_parser {
     const std::uint64_t size = b_.size();
     for (auto& t : f_.tensors_) {
       const std::uint64_t rel = t.offset;
-      auto in_tensor = [&](error e) { return at_byte(std::move(e), t.info_offset).at(fmt::format("tensor '{}'", t.name)); };
+      auto in_tensor = [&](error e) {
+        return at_byte(std::move(e), t.info_offset).at(fmt::format("tensor '{}'", printable(t.name)));
+      };
       if (f_.data_offset_ > size || rel > size - f_.data_offset_ || t.n_bytes > size - f_.data_offset_ - rel)
         return in_tensor(fail(errc::parse_error,
                               fmt::format("data at offset {} + {} bytes extends past the end of the file ({} bytes; "
@@ -313,9 +333,10 @@ class gguf_parser {
       const auto& cur = f_.tensors_[order[i]];
       if (prev.offset + prev.n_bytes > cur.offset)
         return at_byte(fail(errc::parse_error, fmt::format("data [{}, {}) overlaps the data of tensor '{}' starting at byte {}",
-                                                           prev.offset, prev.offset + prev.n_bytes, cur.name, cur.offset)),
+                                                           prev.offset, prev.offset + prev.n_bytes, printable(cur.name),
+                                                           cur.offset)),
                        prev.info_offset)
-            .at(fmt::format("tensor '{}'", prev.name));
+            .at(fmt::format("tensor '{}'", printable(prev.name)));
     }
     return ok();
   }

@@ -89,7 +89,11 @@ struct gguf_tensor_info {
   std::uint64_t n_elems = 0;
   std::uint64_t n_bytes = 0;
   std::uint64_t offset = 0;              // absolute byte offset of the data in the file
-  const std::uint8_t* data = nullptr;    // into the mapping; aligned to the file's alignment
+  // Into the mapping. Its address is a multiple of the file's alignment (up to
+  // the page size for open(), whose mapping is page-aligned; up to 64 for
+  // from_bytes(), whose copy is 64-byte aligned); for view_bytes() the offset
+  // is aligned, the address only as much as the caller's buffer.
+  const std::uint8_t* data = nullptr;
   std::uint64_t info_offset = 0;         // byte offset of this tensor's info record (for errors)
 };
 
