@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <deque>
 #include <cstring>
 
 namespace tern::engine {
@@ -78,7 +79,7 @@ struct grammar_matcher::impl {
   std::vector<pda_state> history;  // [0]: initial state; one per accepted token after
   std::vector<uint8_t> ended;       // [i]: EOS accepted at history[i]
   int64_t max_tokens = -1;
-  std::vector<pda_state> bufs;      // per trie depth, for walks
+  std::deque<pda_state> bufs;       // per trie depth, for walks (deque: references stay valid)
   std::vector<uint32_t> scratch;
 
   impl(std::shared_ptr<const constraint> cc) : c(std::move(cc)), m(c->g()) {}

@@ -421,8 +421,17 @@ class schema_compiler {
     if (auto it = by_node_.find(&v); it != by_node_.end()) return it->second;
     int32_t rule = b_.new_rule(ptr);
     by_node_[&v] = rule;
-    TERN_TRY(bj::object o, flatten(v, ptr, 0));
-    TERN_CHECK(compile_body(rule, o, ptr));
+    // Nodes are memoised by address, so every node compiled must outlive the
+    // compiler: the original document, or a merged copy kept in owned_.
+    const bj::object* o = nullptr;
+    if (v.is_object() && !v.get_object().contains("$ref") && !v.get_object().contains("allOf")) {
+      o = &v.get_object();
+    } else {
+      TERN_TRY(bj::object flat, flatten(v, ptr, 0));
+      owned_.push_back(bj::value(std::move(flat)));
+      o = &owned_.back().get_object();
+    }
+    TERN_CHECK(compile_body(rule, *o, ptr));
     return rule;
   }
 
