@@ -144,6 +144,8 @@ class parser {
       if (!eof() && peek() == '?') ++pos_;  // lazy: same language
       else if (!eof() && peek() == '+') return err("possessive quantifier");
       atom = rx_repeat(atom, mn, mx);
+      if (!eof() && (peek() == '*' || peek() == '+' || peek() == '?')) return err("nothing to repeat");
+      return atom;
     }
   }
 
