@@ -399,6 +399,14 @@ class schema_compiler {
 
   result<int32_t> compile(const bj::value& v, std::string ptr) {
     if (b_.n_rules() > 50000) return err(ptr, "schema too large (over 50000 grammar rules)", errc::limit_exceeded);
+    if (depth_ > 128) return err(ptr.substr(0, 200), "schema nests too deeply (over 128 levels)", errc::limit_exceeded);
+    ++depth_;
+    auto r = compile_inner(v, std::move(ptr));
+    --depth_;
+    return r;
+  }
+
+  result<int32_t> compile_inner(const bj::value& v, std::string ptr) {
     // A bare $ref is compiled once per target, which is what makes recursive schemas finite.
     if (v.is_object()) {
       const auto& o = v.get_object();
@@ -457,9 +465,17 @@ class schema_compiler {
       if (!alts->is_array()) return err(ptr, fmt::format("'{}' must be an array", key), errc::invalid_argument);
       bj::object rest = o;
       rest.erase(key);
+      bool plain = true;  // nothing to merge into the branches: compile them as they are (memoised)
+      for (const auto& kv : rest)
+        if (!is_annotation(kv.key())) plain = false;
       std::string p = json::append_pointer(ptr, key);
       for (size_t i = 0; i < alts->get_array().size(); ++i) {
         std::string pi = json::append_pointer(p, i);
+        if (plain) {
+          TERN_TRY(int32_t r, compile(alts->get_array()[i], pi));
+          b_.add_alt(rule, {R(r)});
+          continue;
+        }
         TERN_TRY(bj::object branch, flatten(alts->get_array()[i], pi, 0));
         TERN_TRY(bj::object merged, merge(rest, std::move(branch), pi));
         TERN_TRY(int32_t r, compile_owned(std::move(merged), pi));
@@ -863,6 +879,7 @@ class schema_compiler {
   std::map<std::string, int32_t> by_ref_;
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
+  int depth_ = 0;
 };
 
 result<compiled> compile_schema_value(const bj::value& schema, bool free_ws) {

@@ -9,6 +9,7 @@ flat_trie flat_trie::build(std::vector<std::pair<std::string_view, int32_t>> ent
   flat_trie t;
   t.byte.push_back(0);
   t.end.push_back(0);
+  t.depth.push_back(0);
   t.tok_begin.push_back(0);
   std::vector<uint32_t> path = {0};  // node per depth
   std::string_view prev;
@@ -24,6 +25,7 @@ flat_trie flat_trie::build(std::vector<std::pair<std::string_view, int32_t>> ent
       uint32_t n = uint32_t(t.byte.size());
       t.byte.push_back(uint8_t(s[i]));
       t.end.push_back(0);
+      t.depth.push_back(uint16_t(std::min<size_t>(i + 1, 65535)));
       t.tok_begin.push_back(uint32_t(t.toks.size()));
       path.push_back(n);
     }
@@ -40,32 +42,44 @@ flat_trie flat_trie::build(std::vector<std::pair<std::string_view, int32_t>> ent
 
 namespace {
 
-struct entry_builder {
-  const dfa& d;
-  const token_vocabulary::impl& v;
-  lexer_entry& e;
-  std::vector<std::pair<std::string_view, int32_t>> suffixes;
-
-  void walk(uint32_t node, int32_t q, size_t depth) {
-    const flat_trie& t = v.trie;
-    for (uint32_t c = node + 1; c < t.end[node]; c = t.end[c]) {
-      int32_t s = d.step(q, t.byte[c]);
-      if (s == dead) continue;
-      for (uint32_t i = t.tok_begin[c]; i < t.tok_begin[c + 1]; ++i) {
-        int32_t k = t.toks[i];
-        e.inner[size_t(k) >> 5] |= 1u << (k & 31);
+// One pass over the trie in depth-first order; a dead DFA state skips the
+// node's whole subtree. Iterative: this loop is the cost of a new terminal state.
+void build_entry(const dfa& d, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
+                 std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
+  const flat_trie& t = v.trie;
+  std::vector<int32_t> st(v.max_len + 2);
+  st[0] = q;
+  const uint32_t n = uint32_t(t.n_nodes());
+  uint32_t* bits = e.inner.data();
+  uint32_t i = 1;
+  while (i < n) {
+    uint32_t dep = t.depth[i];
+    int32_t s = d.step(st[dep - 1], t.byte[i]);
+    if (s == dead) {
+      i = t.end[i];
+      continue;
+    }
+    for (uint32_t k = t.tok_begin[i]; k < t.tok_begin[i + 1]; ++k) {
+      int32_t tok = t.toks[k];
+      bits[size_t(tok) >> 5] |= 1u << (tok & 31);
+    }
+    if (t.end[i] == i + 1) {
+      ++i;
+      continue;
+    }
+    if (d.accept[s])
+      for (uint32_t k = t.tok_begin[i + 1]; k < t.tok_begin[t.end[i]]; ++k) {
+        int32_t tok = t.toks[k];
+        suffixes.emplace_back(std::string_view(v.bytes[tok]).substr(dep), tok);
       }
-      if (t.end[c] == c + 1) continue;
-      if (d.accept[s]) {
-        for (uint32_t i = t.tok_begin[c + 1]; i < t.tok_begin[t.end[c]]; ++i) {
-          int32_t k = t.toks[i];
-          suffixes.emplace_back(std::string_view(v.bytes[k]).substr(depth + 1), k);
-        }
-      }
-      if (d.has_out[s]) walk(c, s, depth + 1);
+    if (d.has_out[s]) {
+      st[dep] = s;
+      ++i;
+    } else {
+      i = t.end[i];
     }
   }
-};
+}
 
 }  // namespace
 }  // namespace tern::engine::grammar_detail
@@ -81,9 +95,9 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   }
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
-  entry_builder b{d, *this, *e, {}};
-  b.walk(0, q, 0);
-  e->suffixes = flat_trie::build(std::move(b.suffixes));
+  std::vector<std::pair<std::string_view, int32_t>> suffixes;
+  build_entry(d, *this, q, *e, suffixes);
+  e->suffixes = flat_trie::build(std::move(suffixes));
   std::lock_guard lock(mu);
   constexpr size_t cache_limit = size_t(512) << 20;
   if (cache_bytes + e->bytes() <= cache_limit) {

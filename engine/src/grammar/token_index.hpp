@@ -16,6 +16,7 @@ namespace tern::engine::grammar_detail {
 struct flat_trie {
   std::vector<uint8_t> byte;        // [node]; node 0 is the root
   std::vector<uint32_t> end;        // [node]: one past the node's last descendant
+  std::vector<uint16_t> depth;      // [node]: bytes from the root
   std::vector<uint32_t> tok_begin;  // [node + 1]: tokens of node n are toks[tok_begin[n], tok_begin[n+1])
   std::vector<int32_t> toks;
   size_t n_nodes() const { return byte.size(); }

@@ -38,7 +38,7 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
   p->words = (p->bytes.size() + 31) / 32;
   std::vector<std::pair<std::string_view, int32_t>> entries;
   for (size_t i = 0; i < p->bytes.size(); ++i) {
-    if (p->special[i]) {
+    if (p->special[i] || p->bytes[i].size() > 60000) {
       p->bytes[i].clear();
       continue;
     }
@@ -169,7 +169,11 @@ std::string decode_spm(std::string_view s) {
 result<std::shared_ptr<const token_vocabulary>> load_token_vocabulary(const std::filesystem::path& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail(errc::io_error, "cannot open file").at(path.string());
-  std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return fail(errc::io_error, ec.message()).at(path.string());
+  std::string data(size, '\0');
+  if (!f.read(data.data(), std::streamsize(size))) return fail(errc::io_error, "cannot read file").at(path.string());
   gguf_kv_reader r(std::move(data), path.string());
   TERN_TRY(uint32_t magic, r.get<uint32_t>());
   if (magic != 0x46554747u) return r.err("not a GGUF file (bad magic)");
