@@ -131,3 +131,13 @@ TEST_CASE("schema: canonical_json matches what the grammar expects") {
   REQUIRE(c);
   CHECK(*c == "{\"a\":2.5,\"b\":[1,1e+20,-0.25],\"c\":\"é\\n\"}");
 }
+
+TEST_CASE("schema: oneOf compiles only when its branches exclude each other") {
+  check(R"({"oneOf":[{"type":"string"},{"type":"integer"}]})", {{R"("a")", true}, {"1", true}, {"null", false}});
+  check(R"({"oneOf":[{"type":"object","properties":{"kind":{"const":"a"},"x":{"type":"integer"}},"required":["kind"]},
+                     {"type":"object","properties":{"kind":{"const":"b"},"y":{"type":"string"}},"required":["kind"]}]})",
+        {{R"({"kind":"a","x":1})", true}, {R"({"kind":"b","y":"s"})", true}, {R"({"kind":"c"})", false}});
+  auto overlap = compile_json_schema(R"({"type":"object","oneOf":[{"required":["a"]},{"required":["b"]}]})");
+  REQUIRE_FALSE(overlap);
+  CHECK_THAT(overlap.error().describe(), Catch::Contains("oneOf"));
+}

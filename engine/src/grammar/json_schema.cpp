@@ -448,6 +448,85 @@ class schema_compiler {
     return compile(owned_.back(), std::move(ptr));
   }
 
+  // ---- oneOf: only when the branches cannot both match ----
+
+  struct branch_sig {
+    std::set<std::string> types;
+    std::optional<std::set<std::string>> literals;
+    std::map<std::string, std::set<std::string>> discriminators;  // required property -> its const/enum values
+  };
+
+  std::optional<std::set<std::string>> literals_of(const bj::object& o) {
+    std::set<std::string> out;
+    if (auto* c = o.if_contains("const")) {
+      std::string t;
+      write_canonical(*c, t);
+      out.insert(t);
+      return out;
+    }
+    if (auto* e = o.if_contains("enum"); e && e->is_array()) {
+      for (const auto& x : e->get_array()) {
+        std::string t;
+        write_canonical(x, t);
+        out.insert(t);
+      }
+      return out;
+    }
+    return std::nullopt;
+  }
+
+  branch_sig signature(const bj::object& o, const bj::object& parent) {
+    branch_sig sig;
+    const bj::value* t = o.if_contains("type");
+    if (!t) t = parent.if_contains("type");
+    sig.types = t ? types_of(*t) : std::set<std::string>{"object", "array", "string", "number", "integer", "boolean", "null"};
+    if (sig.types.count("number")) sig.types.insert("integer");
+    sig.literals = literals_of(o);
+    std::set<std::string> required;
+    for (const bj::object* src : {&o, &parent})
+      if (auto* r = src->if_contains("required"); r && r->is_array())
+        for (const auto& x : r->get_array())
+          if (x.is_string()) required.insert(std::string(x.get_string()));
+    if (auto* ps = o.if_contains("properties"); ps && ps->is_object())
+      for (const auto& kv : ps->get_object()) {
+        if (!required.count(std::string(kv.key()))) continue;
+        auto flat = flatten(kv.value(), "", 0);
+        if (!flat) continue;
+        if (auto lit = literals_of(*flat)) sig.discriminators[std::string(kv.key())] = *lit;
+      }
+    return sig;
+  }
+
+  static bool disjoint(const std::set<std::string>& a, const std::set<std::string>& b) {
+    for (const auto& x : a)
+      if (b.count(x)) return false;
+    return true;
+  }
+
+  static bool exclusive(const branch_sig& a, const branch_sig& b) {
+    if (disjoint(a.types, b.types)) return true;
+    if (a.literals && b.literals && disjoint(*a.literals, *b.literals)) return true;
+    for (const auto& [k, v] : a.discriminators)
+      if (auto it = b.discriminators.find(k); it != b.discriminators.end() && disjoint(v, it->second)) return true;
+    return false;
+  }
+
+  result<void> check_one_of(const bj::array& alts, const bj::object& parent, const std::string& ptr) {
+    std::vector<branch_sig> sigs;
+    for (size_t i = 0; i < alts.size(); ++i) {
+      auto flat = flatten(alts[i], ptr, 0);
+      if (!flat) return std::move(flat).error();
+      sigs.push_back(signature(*flat, parent));
+    }
+    for (size_t i = 0; i < sigs.size(); ++i)
+      for (size_t j = i + 1; j < sigs.size(); ++j)
+        if (!exclusive(sigs[i], sigs[j]))
+          return err(ptr, fmt::format("'oneOf' branches {} and {} may both match (exclusivity is not enforced), "
+                                      "which is not supported",
+                                      i, j));
+    return ok();
+  }
+
   result<void> compile_body(int32_t rule, const bj::object& o, const std::string& ptr) {
     for (const auto& kv : o) {
       std::string_view k = kv.key();
@@ -463,6 +542,7 @@ class schema_compiler {
       auto* alts = o.if_contains(key);
       if (!alts) continue;
       if (!alts->is_array()) return err(ptr, fmt::format("'{}' must be an array", key), errc::invalid_argument);
+      if (std::string_view(key) == "oneOf") TERN_CHECK(check_one_of(alts->get_array(), o, ptr));
       bj::object rest = o;
       rest.erase(key);
       bool plain = true;  // nothing to merge into the branches: compile them as they are (memoised)
@@ -547,7 +627,9 @@ class schema_compiler {
 
   static result<rx> format_rx(std::string_view f) {
     const char* re = nullptr;
-    static const std::string date = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])";
+    // Days per month; 29 February is allowed in every year (leap years are not checked).
+    static const std::string date =
+        "[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|[12][0-9]))";
     static const std::string time =
         "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
     static const std::string date_time = date + "[Tt]" + time;
