@@ -141,3 +141,17 @@ TEST_CASE("schema: oneOf compiles only when its branches exclude each other") {
   REQUIRE_FALSE(overlap);
   CHECK_THAT(overlap.error().describe(), Catch::Contains("oneOf"));
 }
+
+TEST_CASE("schema: patternProperties route keys to their schemas") {
+  check(R"({"type":"object","properties":{"id":{"type":"integer"}},
+            "patternProperties":{"^x-":{"type":"string"},"^n_":{"type":"number"}},"additionalProperties":false})",
+        {{R"({"id":1,"x-a":"s","n_b":2.5})", true},
+         {R"({"x-a":1})", false},
+         {R"({"other":1})", false},
+         {R"({"n_b":"s"})", false}});
+  check(R"({"type":"object","patternProperties":{"^[a-z]+$":{"type":"integer"}}})",
+        {{R"({"abc":1,"ABC":"free"})", true}, {R"({"abc":"no"})", false}});
+  auto overlap = compile_json_schema(R"({"type":"object","patternProperties":{"^a":{},"b$":{}}})");
+  REQUIRE_FALSE(overlap);
+  CHECK_THAT(overlap.error().describe(), Catch::Contains("patternProperties"));
+}

@@ -533,8 +533,6 @@ class schema_compiler {
       if (unsupported_keywords.count(k)) return err(ptr, fmt::format("'{}' is not supported", k));
       if (k == "uniqueItems" && kv.value().is_bool() && kv.value().get_bool())
         return err(ptr, "'uniqueItems' is not supported");
-      if (k == "patternProperties" && !(kv.value().is_object() && kv.value().get_object().empty()))
-        return err(ptr, "'patternProperties' is not supported");
       if (k == "minProperties" && !(kv.value().is_number() && kv.value().to_number<double>() <= 0))
         return err(ptr, "'minProperties' is not supported");
     }
@@ -778,8 +776,8 @@ class schema_compiler {
     auto str = quoted(rx_repeat(rx_any_char(), 0, rx_node::unbounded), "").value();
     int32_t s = b_.add_term(str);
     if (free_string_ < 0) free_string_ = s;
-    int32_t key = key_term(",", {});
-    int32_t first_key = key_term("", {});
+    int32_t key = key_term(",", {}).value();
+    int32_t first_key = key_term("", {}).value();
     b_.add_alt(any_, {R(obj)});
     b_.add_alt(any_, {R(arr)});
     b_.add_alt(any_, {T(s)});
@@ -798,22 +796,27 @@ class schema_compiler {
     return any_;
   }
 
-  // `prefix "key":` for any key except the listed ones (already JSON-quoted).
-  int32_t key_term(std::string_view prefix, const std::vector<std::string>& excluded) {
+  // `prefix "key":` for keys matching `only` (any key when null), except the
+  // listed names (already JSON-quoted) and keys matching any of `minus`.
+  result<int32_t> key_term(std::string_view prefix, const std::vector<std::string>& excluded, rx only = nullptr,
+                           const std::vector<rx>& minus = {}) {
     compile_options opts;
     opts.json_string = true;
-    auto all = compile_dfa(rx_seq({tok_rx(prefix), rx_literal("\""), rx_repeat(rx_any_char(), 0, rx_node::unbounded),
-                                   rx_literal("\""), tok_rx(":")}), opts);
-    TERN_ASSERT(all.has_value(), "key terminal compiles");
-    dfa d = std::move(all).value();
+    auto any = rx_repeat(rx_any_char(), 0, rx_node::unbounded);
+    auto whole = [&](rx content) {
+      return compile_dfa(rx_seq({tok_rx(prefix), rx_literal("\""), std::move(content), rx_literal("\""), tok_rx(":")}),
+                         opts);
+    };
+    TERN_TRY(dfa d, whole(only ? only : any));
     if (!excluded.empty()) {
       std::vector<rx> names;
       for (const auto& e : excluded) names.push_back(rx_literal(e));
-      auto ex = compile_dfa(rx_seq({tok_rx(prefix), rx_alt(std::move(names)), tok_rx(":")}));
-      if (ex) {
-        auto diff = intersect(d, *ex, true);
-        if (diff) d = std::move(diff).value();
-      }
+      TERN_TRY(dfa ex, compile_dfa(rx_seq({tok_rx(prefix), rx_alt(std::move(names)), tok_rx(":")})));
+      TERN_TRY(d, intersect(d, ex, true));
+    }
+    for (const auto& m : minus) {
+      TERN_TRY(dfa ex, whole(m));
+      TERN_TRY(d, intersect(d, ex, true));
     }
     return b_.add_term(std::move(d));
   }
@@ -825,6 +828,7 @@ class schema_compiler {
       std::string key;  // JSON-quoted
       int32_t value;
       bool required;
+      const bj::value* schema;  // nullptr: required but not declared
     };
     std::vector<prop> props;
     std::set<std::string> required;
@@ -838,7 +842,7 @@ class schema_compiler {
       for (const auto& kv : ps->get_object()) {
         std::string name(kv.key());
         TERN_TRY(int32_t v, compile(kv.value(), json::append_pointer(pp, name)));
-        props.push_back({quote(name), v, required.count(name) > 0});
+        props.push_back({quote(name), v, required.count(name) > 0, &kv.value()});
         declared.insert(name);
       }
     }
@@ -853,8 +857,50 @@ class schema_compiler {
     for (const auto& name : required) {
       if (declared.count(name)) continue;
       if (extra < 0) return err(ptr, fmt::format("required property '{}' is not allowed by additionalProperties", name), errc::invalid_argument);
-      props.push_back({quote(name), extra, true});
+      props.push_back({quote(name), extra, true, nullptr});
       declared.insert(name);
+    }
+    // patternProperties: keys matching a pattern take its schema; the
+    // patterns must not overlap, declared names matching one get both schemas.
+    struct keyed {
+      rx pattern;
+      int32_t value;
+    };
+    std::vector<keyed> patterned;
+    if (auto* pp = o.if_contains("patternProperties"); pp && pp->is_object() && !pp->get_object().empty()) {
+      std::string base = json::append_pointer(ptr, "patternProperties");
+      std::vector<dfa> seen;
+      for (const auto& kv : pp->get_object()) {
+        std::string pp_ptr = json::append_pointer(base, kv.key());
+        auto re = parse_regex(std::string_view(kv.key()));
+        if (!re) return std::move(re).error().at(pp_ptr);
+        TERN_TRY(dfa d, quoted(*re, pp_ptr));
+        for (size_t j = 0; j < seen.size(); ++j) {
+          TERN_TRY(dfa both, intersect(seen[j], d));
+          if (!both.empty_language())
+            return err(base, "'patternProperties' with overlapping patterns is not supported");
+        }
+        for (auto& p : props) {
+          if (d.empty_language()) break;
+          bool hit = true;
+          int32_t q = d.start;
+          for (char ch : p.key)
+            if (q != dead) q = d.step(q, uint8_t(ch));
+          hit = q != dead && d.accept[q];
+          if (!hit) continue;
+          TERN_TRY(int32_t pv, compile(kv.value(), pp_ptr));
+          if (!p.schema) {
+            p.value = pv;
+            continue;
+          }
+          bj::object both;
+          both["allOf"] = bj::array{*p.schema, kv.value()};
+          TERN_TRY(p.value, compile_owned(std::move(both), pp_ptr));
+        }
+        seen.push_back(std::move(d));
+        TERN_TRY(int32_t v, compile(kv.value(), pp_ptr));
+        patterned.push_back({*re, v});
+      }
     }
     size_t n = props.size();
     // chain[i][f]: properties i.. remain; f = something was already written.
@@ -864,17 +910,34 @@ class schema_compiler {
     std::vector<std::string> excluded;
     for (const auto& p : props) excluded.push_back(p.key);
     int32_t tail = -1;
-    if (extra >= 0) {
+    std::vector<rx> patterns;
+    for (const auto& k : patterned) patterns.push_back(k.pattern);
+    // key terminal + value rule for every kind of key beyond the declared ones
+    auto more_keys = [&](std::string_view prefix) -> result<std::vector<std::pair<int32_t, int32_t>>> {
+      std::vector<std::pair<int32_t, int32_t>> out;
+      for (const auto& k : patterned) {
+        TERN_TRY(int32_t t, key_term(prefix, excluded, k.pattern));
+        out.push_back({t, k.value});
+      }
+      if (extra >= 0) {
+        TERN_TRY(int32_t t, key_term(prefix, excluded, nullptr, patterns));
+        out.push_back({t, extra});
+      }
+      return out;
+    };
+    TERN_TRY(auto first_more, more_keys(""));
+    TERN_TRY(auto next_more, more_keys(","));
+    if (!next_more.empty()) {
       tail = b_.new_rule(ptr + "#more");
       b_.add_alt(tail, {T(tok("}"))});
-      b_.add_alt(tail, {T(key_term(",", excluded)), R(extra), R(tail)});
+      for (const auto& [t, v] : next_more) b_.add_alt(tail, {T(t), R(v), R(tail)});
     }
     for (size_t i = 0; i <= n; ++i)
       for (int f = 0; f < 2; ++f) {
         int32_t r = chain[i][f];
         if (i == n) {
           b_.add_alt(r, {T(tok("}"))});
-          if (extra >= 0) b_.add_alt(r, {T(key_term(f ? "," : "", excluded)), R(extra), R(tail)});
+          for (const auto& [t, v] : f ? next_more : first_more) b_.add_alt(r, {T(t), R(v), R(tail)});
           continue;
         }
         std::string key = (f ? "," : "") + props[i].key + ":";
