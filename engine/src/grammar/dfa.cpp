@@ -315,6 +315,72 @@ struct vec_hash {
   }
 };
 
+// Moore's partition refinement: states with the same acceptance and the same
+// successor blocks merge. Fewer states means fewer token tables to build.
+// Skipped for large machines (the refinement is quadratic in the worst case).
+dfa minimize(const dfa& in) {
+  size_t n = in.n_states();
+  if (n <= 1 || n > 4000) return in;
+  size_t k = size_t(in.n_classes);
+  std::vector<int32_t> block(n), next_block(n);
+  for (size_t s = 0; s < n; ++s) block[s] = in.accept[s] ? 1 : 0;
+  size_t n_blocks = 0;
+  for (;;) {
+    std::map<std::vector<int32_t>, int32_t> ids;
+    std::vector<int32_t> sig(k + 1);
+    for (size_t s = 0; s < n; ++s) {
+      sig[0] = block[s];
+      for (size_t c = 0; c < k; ++c) {
+        int32_t t = in.next[s * k + c];
+        sig[c + 1] = t == dead ? -1 : block[t];
+      }
+      auto [it, fresh] = ids.emplace(sig, int32_t(ids.size()));
+      next_block[s] = it->second;
+    }
+    bool stable = ids.size() == n_blocks;
+    n_blocks = ids.size();
+    block.swap(next_block);
+    if (stable) break;
+  }
+  if (n_blocks == n) return in;
+  // Renumber blocks in BFS order from the start, as trim does.
+  std::vector<int32_t> remap(n_blocks, dead), rep(n_blocks, dead);
+  for (size_t s = 0; s < n; ++s)
+    if (rep[block[s]] == dead) rep[block[s]] = int32_t(s);
+  std::vector<int32_t> order = {block[in.start]};
+  remap[block[in.start]] = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    int32_t s = rep[order[i]];
+    for (size_t c = 0; c < k; ++c) {
+      int32_t t = in.next[size_t(s) * k + c];
+      if (t != dead && remap[block[t]] == dead) {
+        remap[block[t]] = int32_t(order.size());
+        order.push_back(block[t]);
+      }
+    }
+  }
+  dfa out;
+  out.byte_class = in.byte_class;
+  out.n_classes = in.n_classes;
+  size_t m = order.size();
+  out.next.assign(m * k, dead);
+  out.accept.resize(m);
+  out.has_out.resize(m);
+  out.min_to_accept.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    int32_t s = rep[order[i]];
+    out.accept[i] = in.accept[s];
+    out.has_out[i] = in.has_out[s];
+    out.min_to_accept[i] = in.min_to_accept[s];
+    for (size_t c = 0; c < k; ++c) {
+      int32_t t = in.next[size_t(s) * k + c];
+      if (t != dead) out.next[i * k + c] = remap[block[t]];
+    }
+  }
+  out.start = 0;
+  return out;
+}
+
 // Keeps only states that are reachable and can reach an accepting state; fills
 // has_out and min_to_accept. States are renumbered in BFS order from start.
 dfa trim(const dfa& in) {
@@ -378,7 +444,7 @@ dfa trim(const dfa& in) {
     }
   }
   out.start = 0;
-  return out;
+  return minimize(out);
 }
 
 }  // namespace

@@ -48,6 +48,9 @@ struct token_vocabulary::impl {
   std::mutex mu;
   std::unordered_map<std::string, grammar_detail::entry_ptr> cache;
   size_t cache_bytes = 0;
+  // Class tries per DFA byte-class map (see merge_classes).
+  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::flat_trie>> class_tries;
+  std::shared_ptr<const grammar_detail::flat_trie> classes(const grammar_detail::dfa& d);
   grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
 };
 
