@@ -115,7 +115,7 @@ TEST_CASE("schema: unsupported keywords are errors naming keyword and pointer") 
   auto p = compile_json_schema(R"({"type":"string","pattern":"(?=a)b"})");
   REQUIRE_FALSE(p);
   CHECK_THAT(p.error().describe(), Catch::Contains("pattern") && Catch::Contains("lookaround"));
-  auto f = compile_json_schema(R"({"type":"string","format":"idn-hostname"})");
+  auto f = compile_json_schema(R"({"type":"string","format":"idn-hostname"})");  // standard, not implemented
   REQUIRE_FALSE(f);
   CHECK_THAT(f.error().describe(), Catch::Contains("idn-hostname"));
   auto r = compile_json_schema(R"({"$ref":"other.json#/x"})");
@@ -154,4 +154,12 @@ TEST_CASE("schema: patternProperties route keys to their schemas") {
   auto overlap = compile_json_schema(R"({"type":"object","patternProperties":{"^a":{},"b$":{}}})");
   REQUIRE_FALSE(overlap);
   CHECK_THAT(overlap.error().describe(), Catch::Contains("patternProperties"));
+}
+
+TEST_CASE("schema: standard formats are asserted or refused, other names are annotations") {
+  check(R"({"type":"string","format":"my-custom-thing"})", {{R"("anything")", true}});
+  check(R"({"type":"string","format":"uri-reference"})", {{R"("../a/b?c=d")", true}, {R"("a b")", false}});
+  auto r = compile_json_schema(R"({"type":"string","format":"ipv6"})");
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().describe(), Catch::Contains("ipv6"));
 }

@@ -645,8 +645,19 @@ class schema_compiler {
     else if (f == "hostname") re = hostname.c_str();
     else if (f == "ipv4") re = ipv4.c_str();
     else if (f == "uri") re = "[A-Za-z][A-Za-z0-9+.-]*:[^ \\t\\n\\r\"<>\\\\^`{|}]*";
+    else if (f == "uri-reference") re = "[^ \\t\\n\\r\"<>\\\\^`{|}]*";
     if (!re) return fail(errc::unsupported, fmt::format("'format' '{}' is not supported", f));
     return parse_regex(std::string("^(") + re + ")$");
+  }
+
+  // Formats the specification defines are asserted (or refused when we cannot);
+  // other names carry no meaning the specification gives, so they stay annotations.
+  static bool is_standard_format(std::string_view f) {
+    static const std::set<std::string_view> standard = {
+        "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+        "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
+        "relative-json-pointer", "regex"};
+    return standard.count(f) > 0;
   }
 
   result<int32_t> string_term(const bj::object& o, const std::string& ptr) {
@@ -658,7 +669,8 @@ class schema_compiler {
     auto mn = num("minLength"), mx = num("maxLength");
     auto* pat = o.if_contains("pattern");
     auto* fmt_v = o.if_contains("format");
-    if (!mn && !mx && !pat && !fmt_v) {
+    bool asserted_format = fmt_v && fmt_v->is_string() && is_standard_format(std::string_view(fmt_v->get_string()));
+    if (!mn && !mx && !pat && !asserted_format) {
       if (free_string_ < 0) {
         TERN_TRY(dfa d, quoted(rx_repeat(rx_any_char(), 0, rx_node::unbounded), ptr));
         free_string_ = b_.add_term(std::move(d));
@@ -680,7 +692,7 @@ class schema_compiler {
       if (!both) return std::move(both).error().at(json::append_pointer(ptr, "pattern"));
       d = std::move(both).value();
     }
-    if (fmt_v && fmt_v->is_string()) {
+    if (fmt_v && fmt_v->is_string() && is_standard_format(std::string_view(fmt_v->get_string()))) {
       auto re = format_rx(std::string_view(fmt_v->get_string()));
       if (!re) return std::move(re).error().at(ptr);
       TERN_TRY(dfa p, quoted(*re, json::append_pointer(ptr, "format")));
