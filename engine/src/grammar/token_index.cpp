@@ -89,7 +89,8 @@ struct class_merger {
   }
 };
 
-void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
+void build_entry(const dfa& d, const flat_trie& t, bool by_class, const token_vocabulary::impl& v, int32_t q,
+                 lexer_entry& e,
                  std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
   st[0] = q;
@@ -98,7 +99,7 @@ void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl&
   uint32_t i = 1;
   while (i < n) {
     uint32_t dep = t.depth[i];
-    int32_t s = d.next[size_t(st[dep - 1]) * size_t(d.n_classes) + t.byte[i]];
+    int32_t s = by_class ? d.next[size_t(st[dep - 1]) * size_t(d.n_classes) + t.byte[i]] : d.step(st[dep - 1], t.byte[i]);
     if (s == dead) {
       i = t.end[i];
       continue;
@@ -159,7 +160,15 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
-  build_entry(d, *classes(d), *this, q, *e, suffixes);
+  // A class trie costs about ten byte-trie walks to build: worth it for DFAs
+  // with many states (length-counting strings), or when already built.
+  std::shared_ptr<const flat_trie> ct;
+  if (d.n_states() > 16) ct = classes(d);
+  if (ct) {
+    build_entry(d, *ct, true, *this, q, *e, suffixes);
+  } else {
+    build_entry(d, trie, false, *this, q, *e, suffixes);
+  }
   e->suffixes = flat_trie::build(std::move(suffixes));
   std::lock_guard lock(mu);
   constexpr size_t cache_limit = size_t(512) << 20;
