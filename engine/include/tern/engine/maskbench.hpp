@@ -1,0 +1,68 @@
+// MaskBench scoring: a JSON Schema with labelled valid/invalid instances is
+// compiled, and each instance (serialised compactly, see canonical_json) is fed
+// token by token through a grammar_matcher over a real vocabulary. A valid
+// instance must be allowed at every token and complete at the end; an invalid
+// one must be refused at some token or be incomplete at the end.
+//
+// Instances are split into tokens by greedy longest match over the vocabulary
+// (a valid tokenisation, not necessarily the model tokenizer's own).
+#pragma once
+
+#include <tern/core/result.hpp>
+#include <tern/engine/grammar.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tern::engine::maskbench {
+
+enum class outcome : uint8_t { passed, failed, refused, crashed, timeout };
+std::string_view to_string(outcome o);
+
+struct schema_result {
+  std::string file;
+  outcome result = outcome::failed;
+  std::string detail;             // refused: the compile error; failed: the first bad instance
+  std::string refused_keyword;    // refused: the keyword the error names ("uniqueItems"), or the error code
+  size_t n_tests = 0;
+  size_t n_invalid_accepted = 0;  // invalid instances the matcher let through
+  size_t n_valid_rejected = 0;
+  std::vector<uint32_t> mask_ns;  // one per computed mask
+  uint64_t first_mask_ns = 0;     // compile + matcher + first mask
+};
+
+// Scores one MaskBench file. deadline: the run gives up (outcome timeout) when
+// passed. Errors: the file cannot be read or is not MaskBench-shaped.
+result<schema_result> run_file(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
+                               std::chrono::steady_clock::time_point deadline);
+
+// run_file in a child process (POSIX fork): a crash is outcome crashed, no
+// answer within `limit` is outcome timeout; never fails itself.
+schema_result run_file_isolated(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
+                                std::chrono::milliseconds limit);
+
+// Builds the per-model token tables every JSON schema shares (free strings,
+// numbers), so that forked checkers start with them.
+void prewarm(const std::shared_ptr<const token_vocabulary>& vocab);
+
+// Greedy longest-match tokenisation of bytes over the non-special tokens.
+// Error if some byte has no token at all.
+result<std::vector<int32_t>> greedy_tokenize(const token_vocabulary& vocab, std::string_view text);
+
+// MaskBench files (*.json, excluding README) under the given paths, sorted.
+std::vector<std::filesystem::path> list_files(const std::vector<std::filesystem::path>& paths);
+
+struct summary {
+  size_t passed = 0, failed = 0, refused = 0, crashed = 0, timeout = 0;
+  double mask_us_mean = 0, mask_us_p50 = 0, mask_us_p99 = 0, first_mask_ms_mean = 0;
+  std::vector<std::pair<std::string, size_t>> refused_by_keyword;  // most frequent first
+  size_t total() const { return passed + failed + refused + crashed + timeout; }
+};
+summary summarize(const std::vector<schema_result>& results);
+// "maskbench: passed P/N failed F refused R crashed C timeout T mask_us mean M p50 X p99 Y first_mask_ms Z"
+std::string summary_line(const summary& s);
+
+}  // namespace tern::engine::maskbench

@@ -1,0 +1,77 @@
+// Per-vocabulary structures for token masks: a flat trie of token byte strings
+// in depth-first order, and per-terminal-state "lexer entries" (the tokens a
+// terminal's DFA consumes whole from a state, plus the suffixes of tokens that
+// run past the terminal's end, which the parser decides at mask time).
+#pragma once
+
+#include "grammar/ir.hpp"
+
+#include <tern/engine/grammar.hpp>
+
+#include <mutex>
+#include <unordered_map>
+
+namespace tern::engine::grammar_detail {
+
+struct flat_trie {
+  std::vector<uint8_t> byte;        // [node]; node 0 is the root
+  std::vector<uint32_t> end;        // [node]: one past the node's last descendant
+  std::vector<uint16_t> depth;      // [node]: bytes from the root
+  std::vector<uint32_t> tok_begin;  // [node + 1]: tokens of node n are toks[tok_begin[n], tok_begin[n+1])
+  std::vector<int32_t> toks;
+  size_t n_nodes() const { return byte.size(); }
+  // entries: (bytes, token); empty byte strings are skipped.
+  static flat_trie build(std::vector<std::pair<std::string_view, int32_t>> entries);
+};
+
+struct lexer_entry {
+  std::vector<uint32_t> inner;  // bitset over the vocabulary
+  flat_trie suffixes;           // bytes after the terminal ended, per token
+  size_t bytes() const { return inner.size() * 4 + suffixes.n_nodes() * 9 + suffixes.toks.size() * 4; }
+};
+
+using entry_ptr = std::shared_ptr<const lexer_entry>;
+
+}  // namespace tern::engine::grammar_detail
+
+namespace tern::engine {
+
+struct token_vocabulary::impl {
+  std::vector<std::string> bytes;
+  std::vector<uint8_t> special;
+  std::vector<int32_t> eos;
+  grammar_detail::flat_trie trie;
+  size_t max_len = 0;
+  size_t words = 0;  // mask words
+  // Shared across grammars: terminals with equal DFAs (a free JSON string is
+  // the same everywhere) compute their entries once per model.
+  std::mutex mu;
+  std::unordered_map<std::string, grammar_detail::entry_ptr> cache;
+  size_t cache_bytes = 0;
+  // Class tries per DFA byte-class map (see merge_classes).
+  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::flat_trie>> class_tries;
+  std::shared_ptr<const grammar_detail::flat_trie> classes(const grammar_detail::dfa& d);
+  grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
+};
+
+struct grammar::impl {
+  grammar_detail::compiled g;
+  std::vector<std::string> term_hash;  // short fingerprints of g.term_keys
+};
+
+class constraint {
+ public:
+  constraint(std::shared_ptr<const grammar> g, std::shared_ptr<const token_vocabulary> v);
+  const grammar_detail::lexer_entry& entry(int32_t term, int32_t q) const;
+  const grammar_detail::compiled& g() const { return g_->internals().g; }
+  const token_vocabulary::impl& vocab() const { return v_->internals(); }
+  std::shared_ptr<const grammar> grammar_ptr() const { return g_; }
+
+ private:
+  std::shared_ptr<const grammar> g_;
+  std::shared_ptr<const token_vocabulary> v_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::vector<grammar_detail::entry_ptr>> entries_;  // [term][state]
+};
+
+}  // namespace tern::engine
