@@ -120,6 +120,11 @@ struct tool_spec {
 
 // Per-call settings, passed by the caller (agent, registry).
 struct invoke_context {
+  // Not an aggregate: see http_request (a GCC 12 bug with aggregate temporaries in co_await).
+  invoke_context() = default;
+  explicit invoke_context(std::chrono::milliseconds timeout_, std::string call_id_ = {})
+      : timeout(timeout_), call_id(std::move(call_id_)) {}
+
   // Deadline for the whole call, including retries; zero = the tool's own default.
   std::chrono::milliseconds timeout{0};
   // The model's id for this call (OpenAI "tool_call_id"), for logs and traces.
