@@ -129,6 +129,10 @@ struct invoke_context {
   std::chrono::milliseconds timeout{0};
   // The model's id for this call (OpenAI "tool_call_id"), for logs and traces.
   std::string call_id;
+  // Set by the agent for every call: stable across a resumed run (derived from
+  // the run id, the step and the call's index), so a side-effecting tool can
+  // send it as an Idempotency-Key and a repeated call books nothing twice.
+  std::string idempotency_key;
 };
 
 class tool {
