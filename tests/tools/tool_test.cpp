@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "async_test.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
@@ -21,18 +23,9 @@ bj::object object_schema(std::string_view text) {
   return doc->as_object();
 }
 
-// Runs one coroutine to completion on a fresh io_context and returns its value.
 template <class T>
 T run(asio::awaitable<T> aw) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    out.emplace(std::move(v));
-  });
-  io.run();
-  REQUIRE(out);
-  return std::move(*out);
+  return tern::test::run_async([&](asio::io_context&) { return std::move(aw); });
 }
 
 }  // namespace

@@ -120,10 +120,19 @@ struct tool_spec {
 
 // Per-call settings, passed by the caller (agent, registry).
 struct invoke_context {
+  // Not an aggregate: see http_request (a GCC 12 bug with aggregate temporaries in co_await).
+  invoke_context() = default;
+  explicit invoke_context(std::chrono::milliseconds timeout_, std::string call_id_ = {})
+      : timeout(timeout_), call_id(std::move(call_id_)) {}
+
   // Deadline for the whole call, including retries; zero = the tool's own default.
   std::chrono::milliseconds timeout{0};
   // The model's id for this call (OpenAI "tool_call_id"), for logs and traces.
   std::string call_id;
+  // Set by the agent for every call: stable across a resumed run (derived from
+  // the run id, the step and the call's index), so a side-effecting tool can
+  // send it as an Idempotency-Key and a repeated call books nothing twice.
+  std::string idempotency_key;
 };
 
 class tool {
