@@ -119,6 +119,8 @@ asio::awaitable<run_result> agent::loop(std::shared_ptr<run_state> st) const {
     const double model_ms = model_sw.elapsed_ms();
     st->model_ms += model_ms;
     if (is_cancelled(cs)) co_return rc.finish(stop_reason::cancelled, "cancelled by the caller during a model call");
+    if (!reply && !rc.last_exception().empty())
+      co_return rc.finish(stop_reason::model_error, "the model threw: " + rc.last_exception());
     if (!reply)
       co_return rc.finish(stop_reason::max_wall_time, "wall-time budget ran out during a model call");
     if (!*reply) {

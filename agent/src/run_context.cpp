@@ -179,8 +179,14 @@ asio::awaitable<void> run_context::execute_call(std::shared_ptr<std::vector<tool
 
   if (policy.side_effecting && settings_.approve) {
     approval_decision d;
+    // A named request, not a braced temporary: GCC 12 destroys an aggregate
+    // temporary twice when it is an argument inside a co_await expression.
+    approval_request areq;
+    areq.run_id = st_.run_id;
+    areq.step = st_.step;
+    areq.call = r.call;
     try {
-      d = co_await settings_.approve(approval_request{st_.run_id, st_.step, r.call});
+      d = co_await settings_.approve(areq);
     } catch (const std::exception& e) {
       d = approval_decision::reject(fmt::format("the approval callback failed: {}", e.what()));
     }
@@ -280,6 +286,8 @@ asio::awaitable<std::optional<stop_info>> run_context::make_plan(std::string not
   auto reply = co_await with_deadline(a_.get_model().complete(std::move(req)));
   st_.model_ms += sw.elapsed_ms();
   if (is_cancelled(cs)) co_return stop_info{stop_reason::cancelled, "cancelled while planning"};
+  if (!reply && !last_exception_.empty())
+    co_return stop_info{stop_reason::plan_failed, "the model threw while planning: " + last_exception_};
   if (!reply) co_return stop_info{stop_reason::max_wall_time, "wall-time budget ran out while planning"};
   if (!*reply) co_return stop_info{stop_reason::plan_failed, reply->error().at("planning").describe()};
   st_.usage += (*reply)->usage;

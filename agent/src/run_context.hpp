@@ -31,20 +31,25 @@ class run_context {
   bool wall_exceeded() const;
   void emit(event_kind kind, boost::json::object data);
 
-  // Runs op, cancelled when the wall-time budget runs out: nullopt then (or
-  // when op ended by an exception, which only cancellation produces here).
+  // Runs op, cancelled when the wall-time budget runs out: nullopt then, or
+  // when op ended by an exception (its text is kept in last_exception()).
   template <class T>
   asio::awaitable<std::optional<T>> with_deadline(asio::awaitable<T> op) {
     using namespace boost::asio::experimental::awaitable_operators;
+    last_exception_.clear();
     try {
       if (!deadline_) co_return co_await std::move(op);
       asio::steady_timer timer(ex_, *deadline_);
       auto v = co_await (std::move(op) || timer.async_wait(asio::use_awaitable));
       if (v.index() == 0) co_return std::move(std::get<0>(v));
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      last_exception_ = e.what();
+      if (last_exception_.empty()) last_exception_ = "an exception";
     }
     co_return std::nullopt;
   }
+  // Non-empty when the last with_deadline() ended by an exception.
+  const std::string& last_exception() const { return last_exception_; }
 
   // The context policy (docs/agent.md); a stop when nothing more can be dropped.
   std::optional<stop_reason> fit_context();
@@ -76,6 +81,7 @@ class run_context {
   std::optional<mono_clock::time_point> deadline_;
   std::ofstream trace_;
   std::string checkpoint_failure_;
+  std::string last_exception_;
 };
 
 }  // namespace tern::agent

@@ -109,7 +109,7 @@ TEST_CASE("a failing tool call is an observation the model recovers from") {
   REQUIRE(bad.error);
   CHECK(bad.error->kind == tools::tool_error_kind::http_status);
   CHECK(bad.error->http_status == 422);
-  CHECK(bad.observation.at("error").at("kind") == "http_status");
+  CHECK(bad.observation.at("error").at("kind") == "http-status");
   CHECK(r.tool_calls[2].ok);
   CHECK(env.count_bookings("flight") == 1);
 }

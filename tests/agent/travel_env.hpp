@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
@@ -62,6 +63,11 @@ struct travel_env {
     tools = std::move(*t);
   }
   ~travel_env() {
+    // Graceful stop: let the server close its connections, then destroy it before io.
+    client->close_idle();
+    srv->stop();
+    io.restart();
+    io.run_for(std::chrono::seconds(2));
     srv.reset();
     client.reset();
     std::error_code ec;
@@ -75,7 +81,8 @@ struct travel_env {
     return nullptr;
   }
 
-  // Runs body on the io_context until it finishes (then stops the server).
+  // Runs body on the io_context until it finishes (the server keeps running
+  // for the next drive; the io_context is stopped and restarted).
   // cancel_after: emits a terminal cancellation on the body after that long.
   void drive(std::function<asio::awaitable<void>()> body,
              std::optional<std::chrono::milliseconds> cancel_after = std::nullopt,
@@ -87,7 +94,8 @@ struct travel_env {
                    asio::bind_cancellation_slot(sig->slot(), [&](std::exception_ptr e) {
                      done = true;
                      client->close_idle();
-                     srv->stop();
+                     // Behind the events the run posted, so they are all delivered first.
+                     asio::post(io, [this] { io.stop(); });
                      if (e) std::rethrow_exception(e);
                    }));
     std::optional<asio::steady_timer> timer;

@@ -13,7 +13,11 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -41,10 +45,10 @@ std::string summarise(const std::string& tool, const bj::value& v) {
     if (a.empty()) return fmt::format("0 {} found", key);
     const auto& first = a[0].as_object();
     if (tool == "search_flights")
-      return fmt::format("{} flights; cheapest {} {} {}->{} {} {}, {} USD/person, {} stop(s)", a.size(),
-                         json::serialize(first.at("id")), json::serialize(first.at("flight_number")),
-                         json::serialize(first.at("departure_time")), json::serialize(first.at("arrival_time")),
-                         json::serialize(first.at("arrival_date")), "", json::serialize(first.at("price")),
+      return fmt::format("{} flights; cheapest {} ({}) departs {} arrives {} {}, {} USD/person, {} stop(s)", a.size(),
+                         first.at("id").as_string().c_str(), first.at("flight_number").as_string().c_str(),
+                         first.at("departure_time").as_string().c_str(), first.at("arrival_date").as_string().c_str(),
+                         first.at("arrival_time").as_string().c_str(), json::serialize(first.at("price")),
                          json::serialize(first.at("stops")));
     return fmt::format("{} hotels; cheapest {} {} ({} stars) {} USD total", a.size(), json::serialize(first.at("id")),
                        json::serialize(first.at("name")), json::serialize(first.at("stars")),
@@ -108,6 +112,8 @@ int main(int argc, char** argv) {
   s.checkpoints = std::make_shared<agent::memory_checkpoint_store>();
   s.trace_path = trace_path;
   s.approve = [](const agent::approval_request& r) -> boost::asio::awaitable<agent::approval_decision> {
+    // Behind the events already posted, so the transcript stays in order.
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
     fmt::print("    approval: {} {} -> approved (policy: auto-approve within budget)\n", r.call.name,
                json::serialize(r.call.arguments));
     co_return agent::approval_decision::approve();

@@ -8,6 +8,7 @@
 namespace tern::travel {
 
 namespace bj = boost::json;
+namespace asio = boost::asio;
 using tools::tool_error;
 using tools::tool_error_kind;
 using tools::tool_outcome;
