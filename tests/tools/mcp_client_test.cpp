@@ -208,7 +208,7 @@ TEST_CASE("mcp: a stateful 2025-11-25 server is listed (paginated) and called th
     for (auto& t : *tools) REQUIRE(reg.add(t));
     bj::value sum_args = bj::object{{"a", 2}, {"b", 3.5}};
     auto sum = co_await reg.invoke("srv_add", sum_args);
-    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":5.5E0})");
+    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":5.5})");
     bj::value echo_args = bj::object{{"text", "héllo"}};
     auto echo = co_await reg.invoke("srv_echo", echo_args);
     CHECK(tern::json::serialize(echo.to_json()) == R"({"text":"héllo"})");
@@ -251,7 +251,7 @@ TEST_CASE("mcp: a stateless 2026-07-28 server is found by server/discover and ca
     REQUIRE(tools->size() == 3);
     bj::value sum_args = bj::object{{"a", 1}, {"b", 2}};
     auto sum = co_await (*tools)[0]->invoke(sum_args);
-    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":3E0})");
+    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":3.0})");
     bj::value echo_args = bj::object{{"text", "hi"}};
     auto echo = co_await (*tools)[1]->invoke(echo_args);
     CHECK(tern::json::serialize(echo.to_json()) == R"({"text":"hi"})");
@@ -283,7 +283,7 @@ TEST_CASE("mcp: an expired session is re-initialised once") {
     REQUIRE(co_await client->connect());
     bj::value sum_args = bj::object{{"a", 1}, {"b", 1}};
     auto sum = co_await client->call_tool("add", sum_args);
-    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":2E0})");
+    CHECK(tern::json::serialize(sum.to_json()) == R"({"sum":2.0})");
     CHECK(client->session_id() == "sess-101");
     co_return true;
   });
