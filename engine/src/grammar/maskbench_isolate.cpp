@@ -52,7 +52,7 @@ std::string encode(const schema_result& r) {
   put_str(out, r.detail);
   put_str(out, r.refused_keyword);
   put(out, uint64_t(r.mask_ns.size()));
-  out.append(reinterpret_cast<const char*>(r.mask_ns.data()), r.mask_ns.size() * sizeof(uint32_t));
+  if (!r.mask_ns.empty()) out.append(reinterpret_cast<const char*>(r.mask_ns.data()), r.mask_ns.size() * sizeof(uint32_t));
   return out;
 }
 
@@ -67,7 +67,7 @@ bool decode(std::string_view d, schema_result& r) {
   if (!rd.get_str(r.detail) || !rd.get_str(r.refused_keyword) || !rd.get(n)) return false;
   if (n > (d.size() - rd.pos) / 4) return false;
   r.mask_ns.resize(n);
-  std::memcpy(r.mask_ns.data(), d.data() + rd.pos, n * 4);
+  if (n > 0) std::memcpy(r.mask_ns.data(), d.data() + rd.pos, n * 4);  // data() may be null when empty
   return true;
 }
 
