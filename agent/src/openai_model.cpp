@@ -1,10 +1,14 @@
-// Transport of openai_compatible_model: one connection per request, Beast
-// HTTP/1.1 over TCP or TLS, the body read incrementally so server-sent events
-// reach the caller as they arrive. Wire shapes live in openai_wire.cpp.
+// Transport of openai_compatible_model: Beast HTTP/1.1 over TCP or TLS on
+// keep-alive connections (pooled in openai_pool.cpp), the body read
+// incrementally so server-sent events reach the caller as they arrive. Wire
+// shapes live in openai_wire.cpp.
 #include <tern/agent/openai_model.hpp>
 #include <tern/core/json.hpp>
 
+#include "openai_pool.hpp"
 #include "openai_wire.hpp"
+
+#include <tern/core/log.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -93,7 +97,17 @@ struct attempt_outcome {
   result<model_response> response;
   int status = 0;
   std::optional<std::chrono::milliseconds> retry_after;
+  bool stale = false;  // a reused connection was found closed before any response byte
 };
+
+// How long the end of a streamed body (the last chunk after [DONE]) is waited
+// for before the connection is given up instead of being reused.
+constexpr std::chrono::milliseconds done_drain_timeout{500};
+
+bool connection_lost(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
+}
 
 // Cancellation comes back as errc::cancelled, never as an exception: every
 // coroutine here turns Asio's throw-on-cancelled off first.
@@ -111,6 +125,7 @@ struct openai_compatible_model::impl {
   std::optional<tern::error> config_error;
   std::optional<std::string> api_key;
   std::shared_ptr<ssl::context> tls;
+  mutable detail::connection_pool pool;  // thread-safe; shared by const and non-const paths
 
   clock_type::time_point step_deadline(std::chrono::milliseconds step, clock_type::time_point deadline) const {
     return std::min(clock_type::now() + step, deadline);
@@ -130,10 +145,14 @@ struct openai_compatible_model::impl {
     return error(errc::transport, fmt::format("{}: {}", step, ec.message()));
   }
 
+  // Sends the request and reads the answer on an open connection. keep: the
+  // connection may carry another request (the whole message was read, the
+  // server did not ask to close, no bytes are left over).
   template <class Stream>
-  asio::awaitable<attempt_outcome> exchange(Stream& s, const std::string& body, const stream_callbacks& cb,
-                                            clock_type::time_point deadline) const {
+  asio::awaitable<attempt_outcome> exchange(Stream& s, bool reused, const std::string& body, const stream_callbacks& cb,
+                                            clock_type::time_point deadline, bool& keep) const {
     co_await asio::this_coro::throw_if_cancelled(false);
+    keep = false;
     auto& lowest = beast::get_lowest_layer(s);
     http::request<http::string_body> req{http::verb::post, url->target, 11};
     const bool default_port = url->port == (url->tls ? "443" : "80");
@@ -142,13 +161,16 @@ struct openai_compatible_model::impl {
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, opts.stream ? "text/event-stream" : "application/json");
     if (api_key) req.set(http::field::authorization, "Bearer " + *api_key);
+    req.keep_alive(opts.max_idle_connections > 0);
     req.body() = body;
     req.prepare_payload();
 
     lowest.expires_at(step_deadline(opts.read_timeout, deadline));
     if (beast::error_code ec = std::get<0>(co_await http::async_write(s, req, use_tuple))) {
       const bool cancelled = co_await is_cancelled();
-      co_return attempt_outcome{io_error(ec, "sending the request", cancelled)};
+      attempt_outcome out{io_error(ec, "sending the request", cancelled)};
+      out.stale = reused && !cancelled && connection_lost(ec);
+      co_return out;
     }
 
     beast::flat_buffer buffer;
@@ -158,7 +180,9 @@ struct openai_compatible_model::impl {
     lowest.expires_at(step_deadline(opts.read_timeout, deadline));
     if (beast::error_code ec = std::get<0>(co_await http::async_read_header(s, buffer, parser, use_tuple))) {
       const bool cancelled = co_await is_cancelled();
-      co_return attempt_outcome{io_error(ec, "reading the response header", cancelled)};
+      attempt_outcome out{io_error(ec, "reading the response header", cancelled)};
+      out.stale = reused && !cancelled && !parser.got_some() && buffer.size() == 0 && connection_lost(ec);
+      co_return out;
     }
 
     attempt_outcome out{fail(errc::internal, "unset")};
@@ -171,24 +195,35 @@ struct openai_compatible_model::impl {
     detail::sse_assembler events(&cb);
     std::string whole;
     char chunk[16384];
+    bool complete = true;  // the whole message was read
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
-      lowest.expires_at(step_deadline(opts.read_timeout, deadline));
+      // After [DONE] only the message's framing (the last chunk) is left; it
+      // is read, briefly, so the connection can be reused, never waited for.
+      lowest.expires_at(step_deadline(events.done() ? done_drain_timeout : opts.read_timeout, deadline));
       beast::error_code ec = std::get<0>(co_await http::async_read(s, buffer, parser, use_tuple));
       if (ec == http::error::need_buffer) ec = {};
+      if (ec && events.done()) {
+        complete = false;
+        break;
+      }
       if (ec) {
         const bool cancelled = co_await is_cancelled();
         co_return attempt_outcome{io_error(ec, "reading the response body", cancelled)};
       }
       const std::string_view got(chunk, sizeof chunk - parser.get().body().size);
+      if (events.done()) continue;  // whatever follows [DONE] is not part of the answer
       if (sse) {
         if (auto r = events.feed(got); !r) co_return attempt_outcome{std::move(r).error()};
-        if (events.done()) break;  // [DONE]: whatever follows is framing
       } else {
         whole.append(got);
       }
     }
+    const bool cancelled = co_await is_cancelled();
+    keep = complete && !cancelled && parser.is_done() && parser.get().keep_alive() && !parser.need_eof() &&
+           buffer.size() == 0;
+    lowest.expires_never();
     if (out.status != 200) {
       auto e = error(errc::http_status, detail::openai_error_message(out.status, whole));
       if (out.retry_after) e = error(errc::http_status, fmt::format("{} (retry after {} s)", e.message(), out.retry_after->count() / 1000));
@@ -201,8 +236,9 @@ struct openai_compatible_model::impl {
     co_return out;
   }
 
-  asio::awaitable<attempt_outcome> attempt(const std::string& body, const stream_callbacks& cb,
-                                           clock_type::time_point deadline) const {
+  // A new connection: resolve, TCP connect, and for https the TLS handshake
+  // with certificate and host-name verification.
+  asio::awaitable<result<std::unique_ptr<detail::pooled_connection>>> connect(clock_type::time_point deadline) const {
     using namespace asio::experimental::awaitable_operators;
     co_await asio::this_coro::throw_if_cancelled(false);
     auto ex = co_await asio::this_coro::executor;
@@ -210,38 +246,78 @@ struct openai_compatible_model::impl {
     asio::steady_timer timer(ex, step_deadline(opts.connect_timeout, deadline));
     auto resolved = co_await (resolver.async_resolve(url->host, url->port, use_tuple) || timer.async_wait(use_tuple));
     if (resolved.index() == 1) {
-      if (co_await is_cancelled()) co_return attempt_outcome{error(errc::cancelled, "cancelled while resolving the host")};
-      co_return attempt_outcome{error(errc::timeout, fmt::format("timed out resolving '{}'", url->host))};
+      if (co_await is_cancelled()) co_return error(errc::cancelled, "cancelled while resolving the host");
+      co_return error(errc::timeout, fmt::format("timed out resolving '{}'", url->host));
     }
     beast::error_code rec = std::get<0>(std::get<0>(resolved));
     tcp::resolver::results_type endpoints = std::get<1>(std::get<0>(resolved));
     if (rec) {
       const bool cancelled = co_await is_cancelled();
-      co_return attempt_outcome{io_error(rec, fmt::format("resolving '{}'", url->host), cancelled)};
+      co_return io_error(rec, fmt::format("resolving '{}'", url->host), cancelled);
     }
 
     beast::tcp_stream stream(ex);
     stream.expires_at(step_deadline(opts.connect_timeout, deadline));
     if (beast::error_code ec = std::get<0>(co_await stream.async_connect(endpoints, use_tuple))) {
       const bool cancelled = co_await is_cancelled();
-      co_return attempt_outcome{io_error(ec, fmt::format("connecting to {}:{}", url->host, url->port), cancelled)};
+      co_return io_error(ec, fmt::format("connecting to {}:{}", url->host, url->port), cancelled);
     }
+    beast::error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
     if (!url->tls) {
-      auto out = co_await exchange(stream, body, cb, deadline);
-      beast::error_code ignored;
-      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      ++pool.n_connects;
+      co_return std::make_unique<detail::pooled_connection>(std::move(stream));
+    }
+    auto c = std::make_unique<detail::pooled_connection>(std::move(stream), *tls);
+    // Server Name Indication carries host names only (RFC 6066 section 3).
+    beast::error_code not_ip;
+    asio::ip::make_address(url->host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(c->tls->native_handle(), url->host.c_str()))
+      co_return error(errc::transport, "cannot set the TLS server name");
+    if (opts.verify_peer) c->tls->set_verify_callback(ssl::host_name_verification(url->host));
+    c->lowest().expires_at(step_deadline(opts.connect_timeout, deadline));
+    if (beast::error_code ec = std::get<0>(co_await c->tls->async_handshake(ssl::stream_base::client, use_tuple))) {
+      const bool cancelled = co_await is_cancelled();
+      co_return io_error(ec, fmt::format("TLS handshake with {}", url->host), cancelled);
+    }
+    ++pool.n_connects;
+    co_return std::move(c);
+  }
+
+  // One HTTP exchange: on an idle pooled connection when there is one, else on
+  // a new one. A pooled connection that turns out closed before any response
+  // byte (the server dropped it while idle) costs one retry on a new
+  // connection: the server never saw the request.
+  asio::awaitable<attempt_outcome> attempt(const std::string& body, const stream_callbacks& cb,
+                                           clock_type::time_point deadline) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto ex = co_await asio::this_coro::executor;
+    const bool pooling = opts.max_idle_connections > 0;
+    std::shared_ptr<detail::idle_shelf> shelf;
+    if (pooling) shelf = detail::connection_pool::shelf_for(ex);
+    for (bool fresh_only = false;; fresh_only = true) {
+      std::unique_ptr<detail::pooled_connection> c;
+      if (pooling && !fresh_only) c = pool.take(*shelf, ex, opts.idle_timeout);
+      const bool reused = c != nullptr;
+      if (!c) {
+        auto made = co_await connect(deadline);
+        if (!made) co_return attempt_outcome{std::move(made).error()};
+        c = std::move(*made);
+      }
+      bool keep = false;
+      attempt_outcome out{fail(errc::internal, "unset")};
+      if (c->tls) out = co_await exchange(*c->tls, reused, body, cb, deadline, keep);
+      else out = co_await exchange(*c->plain, reused, body, cb, deadline, keep);
+      if (pooling && keep) pool.put(shelf, std::move(c), opts.max_idle_connections);
+      else c->close();
+      if (out.stale && !fresh_only) {
+        ++pool.n_stale_retries;
+        log::debug("openai: a pooled connection to {}:{} was closed by the server; retrying on a new one", url->host,
+                   url->port);
+        continue;
+      }
       co_return out;
     }
-    beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(stream), *tls);
-    if (!SSL_set_tlsext_host_name(tls_stream.native_handle(), url->host.c_str()))
-      co_return attempt_outcome{error(errc::transport, "cannot set the TLS server name")};
-    if (opts.verify_peer) tls_stream.set_verify_callback(ssl::host_name_verification(url->host));
-    beast::get_lowest_layer(tls_stream).expires_at(step_deadline(opts.connect_timeout, deadline));
-    if (beast::error_code ec = std::get<0>(co_await tls_stream.async_handshake(ssl::stream_base::client, use_tuple))) {
-      const bool cancelled = co_await is_cancelled();
-      co_return attempt_outcome{io_error(ec, fmt::format("TLS handshake with {}", url->host), cancelled)};
-    }
-    co_return co_await exchange(tls_stream, body, cb, deadline);
   }
 };
 
@@ -273,6 +349,13 @@ openai_compatible_model::~openai_compatible_model() = default;
 
 std::string openai_compatible_model::name() const { return "openai:" + impl_->opts.model; }
 std::int64_t openai_compatible_model::context_length() const { return impl_->opts.context_length; }
+
+openai_connection_stats openai_compatible_model::connection_stats() const {
+  const auto& p = impl_->pool;
+  return {p.n_connects.load(), p.n_reused.load(), p.n_stale_retries.load(), p.n_idle()};
+}
+
+void openai_compatible_model::close_idle() { impl_->pool.close_idle(); }
 
 boost::json::object openai_compatible_model::request_body(const model_request& request) const {
   return detail::openai_request_body(request, impl_->opts.model, impl_->opts.stream);

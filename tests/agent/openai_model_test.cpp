@@ -1,195 +1,27 @@
-// openai_compatible_model against a fake OpenAI-compatible server: a real
-// Beast server on an ephemeral 127.0.0.1 port answering scripted raw bytes.
-#include <tern/agent/openai_model.hpp>
-#include <tern/core/json.hpp>
+// openai_compatible_model against a fake OpenAI-compatible server
+// (openai_fake_server.hpp) answering scripted raw bytes.
+#include "openai_fake_server.hpp"
 
 #include <boost/asio.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <deque>
-#include <map>
 #include <string>
 #include <vector>
 
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace bj = boost::json;
-using tcp = asio::ip::tcp;
+using tcp = boost::asio::ip::tcp;
 using namespace std::chrono_literals;
 using namespace tern::agent;
-
-struct received_request {
-  std::string method, target, body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  bj::object json() const { return tern::json::parse(body).value().as_object(); }
-};
-
-// One scripted answer: raw byte pieces written in order (gap between them),
-// or a stall (reads the request, then says nothing).
-struct scripted_reply {
-  std::vector<std::string> pieces;
-  std::chrono::milliseconds gap{0};
-  bool stall = false;
-};
-
-std::string raw_response(int status, std::string_view content_type, std::string_view body,
-                         std::string_view extra_headers = "") {
-  return fmt::format("HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{}", status,
-                     content_type, body.size(), extra_headers, body);
-}
-
-scripted_reply json_reply(int status, const bj::value& body, std::string_view extra_headers = "") {
-  return {{raw_response(status, "application/json", bj::serialize(body), extra_headers)}};
-}
-
-// Server-sent events, one piece per event; chunked: HTTP chunked framing,
-// else the body ends when the connection closes.
-scripted_reply sse_reply(const std::vector<std::string>& data, bool chunked = false) {
-  scripted_reply r;
-  r.pieces.push_back(fmt::format("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n{}Connection: close\r\n\r\n",
-                                 chunked ? "Transfer-Encoding: chunked\r\n" : ""));
-  for (const auto& d : data) {
-    std::string event = "data: " + d + "\n\n";
-    r.pieces.push_back(chunked ? fmt::format("{:x}\r\n{}\r\n", event.size(), event) : event);
-  }
-  if (chunked) r.pieces.push_back("0\r\n\r\n");
-  return r;
-}
-
-std::string chunk_json(const bj::object& delta, std::string_view finish = "") {
-  bj::object choice{{"index", 0}, {"delta", delta}};
-  choice["finish_reason"] = finish.empty() ? bj::value(nullptr) : bj::value(bj::string(finish));
-  return bj::serialize(bj::object{{"object", "chat.completion.chunk"}, {"choices", bj::array{choice}}});
-}
-
-class fake_server {
- public:
-  explicit fake_server(asio::io_context& io) : io_(io), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    asio::co_spawn(io_, accept_loop(), asio::detached);
-  }
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  std::string base_url() const { return fmt::format("http://127.0.0.1:{}", port()); }
-  void script(scripted_reply r) { script_.push_back(std::move(r)); }
-  std::vector<received_request> received;
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
-    }
-  }
-  asio::awaitable<void> serve(tcp::socket socket) {
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    auto [ec, n] = co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    received_request rec{std::string(req.method_string()), std::string(req.target()), req.body(), {}};
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      rec.headers[name] = std::string(f.value());
-    }
-    received.push_back(std::move(rec));
-    if (script_.empty()) co_return;
-    auto reply = std::move(script_.front());
-    script_.pop_front();
-    asio::steady_timer timer(io_);
-    if (reply.stall) {
-      timer.expires_after(30s);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      co_return;
-    }
-    for (const auto& piece : reply.pieces) {
-      auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(piece), asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-      if (reply.gap.count()) {
-        timer.expires_after(reply.gap);
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-    }
-    beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
-  }
-  asio::io_context& io_;
-  tcp::acceptor acceptor_;
-  std::deque<scripted_reply> script_;
-};
-
-// Runs one complete() to its end on io (the server lives on the same io_context).
-tern::result<model_response> run_complete(asio::io_context& io, model& m, model_request req,
-                                          std::chrono::milliseconds cancel_after = 0ms) {
-  std::optional<tern::result<model_response>> out;
-  asio::cancellation_signal signal;
-  asio::steady_timer canceller(io);
-  auto body = [&]() -> asio::awaitable<void> { out.emplace(co_await m.complete(std::move(req))); };
-  std::exception_ptr failure;
-  asio::co_spawn(io, body(), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) {
-                   failure = e;
-                   io.stop();
-                 }));
-  if (cancel_after.count()) {
-    canceller.expires_after(cancel_after);
-    canceller.async_wait([&](beast::error_code ec) {
-      if (!ec) signal.emit(asio::cancellation_type::terminal);
-    });
-  }
-  io.run();
-  io.restart();
-  REQUIRE(!failure);
-  REQUIRE(out.has_value());
-  return std::move(*out);
-}
-
-openai_model_options options_for(const fake_server& s) {
-  openai_model_options o;
-  o.base_url = s.base_url();
-  o.model = "fake-model";
-  o.stream = false;
-  o.read_timeout = 2s;
-  o.total_timeout = 10s;
-  o.retry_base_delay = 1ms;
-  return o;
-}
-
-model_request travel_request() {
-  model_request req;
-  req.messages = {message::system("You book trips."), message::user("Boston to Rio, 2 adults")};
-  tern::tools::tool_spec spec;
-  spec.name = "search_flights";
-  spec.description = "Search flights";
-  spec.parameters = bj::object{{"type", "object"}, {"properties", bj::object{{"from", bj::object{{"type", "string"}}}}}};
-  req.tools.push_back(spec);
-  return req;
-}
-
-bj::object completion(const bj::object& msg, std::string_view finish = "stop") {
-  return bj::object{{"id", "cmpl-1"},
-                    {"object", "chat.completion"},
-                    {"choices", bj::array{bj::object{{"index", 0}, {"message", msg}, {"finish_reason", finish}}}},
-                    {"usage", bj::object{{"prompt_tokens", 12},
-                                         {"completion_tokens", 3},
-                                         {"total_tokens", 15},
-                                         {"prompt_tokens_details", bj::object{{"cached_tokens", 8}}}}}};
-}
-
+using namespace tern::test;
 }  // namespace
 
 TEST_CASE("openai model: non-streamed answer, usage, and what the client sent") {
   ::setenv("TERN_TEST_OPENAI_KEY", "sk-test-123", 1);
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   server.script(json_reply(200, completion(bj::object{{"role", "assistant"}, {"content", "Found 3 flights."}})));
   auto o = options_for(server);
   o.api_key_env = "TERN_TEST_OPENAI_KEY";
@@ -208,8 +40,8 @@ TEST_CASE("openai model: non-streamed answer, usage, and what the client sent") 
   CHECK(r->usage.completion_tokens == 3);
   CHECK(r->usage.cached_prompt_tokens == 8);
 
-  REQUIRE(server.received.size() == 1);
-  const auto& got = server.received[0];
+  REQUIRE(server.received().size() == 1);
+  const auto got = server.received().at(0);
   CHECK(got.method == "POST");
   CHECK(got.target == "/v1/chat/completions");
   CHECK(got.headers.at("authorization") == "Bearer sk-test-123");
@@ -235,21 +67,21 @@ TEST_CASE("openai model: non-streamed answer, usage, and what the client sent") 
 
 TEST_CASE("openai model: base_url ending in /v1 is not doubled") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   server.script(json_reply(200, completion(bj::object{{"role", "assistant"}, {"content", "ok"}})));
   auto o = options_for(server);
   o.base_url = server.base_url() + "/api/v1/";
   openai_compatible_model m(o);
   auto r = run_complete(io, m, travel_request());
   REQUIRE(r);
-  REQUIRE(server.received.size() == 1);
-  CHECK(server.received[0].target == "/api/v1/chat/completions");
-  CHECK(server.received[0].headers.count("authorization") == 0);
+  REQUIRE(server.received().size() == 1);
+  CHECK(server.received()[0].target == "/api/v1/chat/completions");
+  CHECK(server.received()[0].headers.count("authorization") == 0);
 }
 
 TEST_CASE("openai model: non-streamed tool calls; history is sent with string arguments") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   bj::array calls{
       bj::object{{"id", "call_a"}, {"type", "function"},
                  {"function", bj::object{{"name", "search_flights"}, {"arguments", R"({"from":"BOS","to":"GIG"})"}}}},
@@ -273,7 +105,7 @@ TEST_CASE("openai model: non-streamed tool calls; history is sent with string ar
   CHECK(r->reply.tool_calls[1].name == "search_hotels");
   CHECK(r->reply.content.empty());
 
-  auto body = server.received.at(0).json();
+  auto body = server.received().at(0).json();
   CHECK(body.at("tool_choice") == "required");
   const auto& msgs = body.at("messages").as_array();
   REQUIRE(msgs.size() == 4);
@@ -288,7 +120,7 @@ TEST_CASE("openai model: non-streamed tool calls; history is sent with string ar
 
 TEST_CASE("openai model: streamed text arrives token by token, usage from the last chunk") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   auto reply = sse_reply({chunk_json(bj::object{{"role", "assistant"}, {"content", ""}}),
                           chunk_json(bj::object{{"content", "Hel"}}), chunk_json(bj::object{{"content", "lo, "}}),
                           chunk_json(bj::object{{"content", "Rio!"}}), chunk_json(bj::object{}, "stop"),
@@ -318,15 +150,15 @@ TEST_CASE("openai model: streamed text arrives token by token, usage from the la
   CHECK(r->finish_reason == "stop");
   CHECK(r->usage.prompt_tokens == 30);
   CHECK(r->usage.completion_tokens == 4);
-  auto body = server.received.at(0).json();
+  auto body = server.received().at(0).json();
   CHECK(body.at("stream") == true);
   CHECK(body.at("stream_options").at("include_usage") == true);
-  CHECK(server.received[0].headers.at("accept") == "text/event-stream");
+  CHECK(server.received()[0].headers.at("accept") == "text/event-stream");
 }
 
 TEST_CASE("openai model: parallel tool calls streamed as interleaved deltas (chunked body)") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   auto call_delta = [](int index, std::string_view id, std::string_view name, std::string_view args) {
     bj::object fn;
     if (!name.empty()) fn["name"] = name;
@@ -360,7 +192,7 @@ TEST_CASE("openai model: parallel tool calls streamed as interleaved deltas (chu
 
 TEST_CASE("openai model: streamed reasoning goes to on_reasoning, not the answer") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   server.script(sse_reply({chunk_json(bj::object{{"reasoning_content", "Budget is 3000. "}}),
                            chunk_json(bj::object{{"content", "Booked."}}), chunk_json(bj::object{}, "stop"), "[DONE]"}));
   auto o = options_for(server);
@@ -379,7 +211,7 @@ TEST_CASE("openai model: streamed reasoning goes to on_reasoning, not the answer
 TEST_CASE("openai model: HTTP 401 reports the server's message, never the key") {
   ::setenv("TERN_TEST_OPENAI_KEY", "sk-secret-999", 1);
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   server.script(json_reply(401, bj::object{{"error", bj::object{{"message", "Incorrect API key provided"}, {"type", "invalid_request_error"}}}}));
   auto o = options_for(server);
   o.api_key_env = "TERN_TEST_OPENAI_KEY";
@@ -389,12 +221,12 @@ TEST_CASE("openai model: HTTP 401 reports the server's message, never the key") 
   CHECK(r.error().code() == tern::errc::http_status);
   CHECK(r.error().message() == "HTTP 401: Incorrect API key provided");
   CHECK(r.error().to_string().find("sk-secret") == std::string::npos);
-  CHECK(server.received.size() == 1);  // 401 is not retried
+  CHECK(server.received().size() == 1);  // 401 is not retried
 }
 
 TEST_CASE("openai model: 429 with Retry-After is retried; without retries it is an error naming the delay") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   auto limited = json_reply(429, bj::object{{"error", bj::object{{"message", "Rate limit reached"}}}}, "Retry-After: 0\r\n");
   server.script(limited);
   server.script(json_reply(200, completion(bj::object{{"role", "assistant"}, {"content", "after retry"}})));
@@ -402,7 +234,7 @@ TEST_CASE("openai model: 429 with Retry-After is retried; without retries it is 
   auto r = run_complete(io, m, travel_request());
   REQUIRE(r);
   CHECK(r->reply.content == "after retry");
-  CHECK(server.received.size() == 2);
+  CHECK(server.received().size() == 2);
 
   server.script(json_reply(429, bj::object{{"error", bj::object{{"message", "Rate limit reached"}}}}, "Retry-After: 7\r\n"));
   auto o = options_for(server);
@@ -423,20 +255,20 @@ TEST_CASE("openai model: 429 with Retry-After is retried; without retries it is 
 
 TEST_CASE("openai model: 500 is retried up to max_attempts, then reported with a text body") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   for (int i = 0; i < 3; ++i) server.script({{raw_response(500, "text/plain", "upstream exploded")}});
   openai_compatible_model m(options_for(server));
   auto r = run_complete(io, m, travel_request());
   REQUIRE(!r);
   CHECK(r.error().code() == tern::errc::http_status);
   CHECK(r.error().message() == "HTTP 500: upstream exploded");
-  CHECK(server.received.size() == 3);
+  CHECK(server.received().size() == 3);
   CHECK(r.error().describe().find("/v1/chat/completions") != std::string::npos);
 }
 
 TEST_CASE("openai model: malformed JSON and malformed stream chunks are named") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   server.script({{raw_response(200, "application/json", R"({"choices": [ {"message": )")}});
   openai_compatible_model m(options_for(server));
   auto r = run_complete(io, m, travel_request());
@@ -481,7 +313,7 @@ TEST_CASE("openai model: malformed JSON and malformed stream chunks are named") 
 
 TEST_CASE("openai model: a stalled server times out; an oversized response is refused") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   scripted_reply stall;
   stall.stall = true;
   server.script(stall);
@@ -519,7 +351,7 @@ TEST_CASE("openai model: a stalled server times out; an oversized response is re
 
 TEST_CASE("openai model: cancellation through the awaiting coroutine's slot") {
   asio::io_context io;
-  fake_server server(io);
+  fake_server server;
   scripted_reply stall;
   stall.stall = true;
   server.script(stall);

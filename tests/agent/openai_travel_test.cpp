@@ -3,26 +3,20 @@
 // scripted booking model and streaming its reply back as server-sent events,
 // so every request and reply crosses the wire (messages, tool calls with
 // string arguments, tool results, usage). Checks what the travel API stored.
+#include "loopback_server.hpp"
 #include "travel_env.hpp"
 
 #include <tern/agent/openai_model.hpp>
 #include <tern/travel/booking_script.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+
+#include <mutex>
 
 using namespace tern;
 using namespace tern::test;
 
 namespace {
-
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 std::string sse(const bj::value& v) { return "data: " + bj::serialize(v) + "\n\n"; }
 
@@ -32,45 +26,29 @@ bj::object delta_chunk(bj::object delta, std::string_view finish = "") {
   return {{"object", "chat.completion.chunk"}, {"choices", bj::array{std::move(choice)}}};
 }
 
-// The scripted model behind an OpenAI-compatible wire.
+// The scripted model behind an OpenAI-compatible wire, on the shared loopback
+// server (its own thread), keeping connections alive as vLLM or Ollama do.
 class scripted_openai_server {
  public:
-  scripted_openai_server(asio::io_context& io, std::shared_ptr<agent::scripted_model> m)
-      : io_(io), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), model_(std::move(m)) {
-    asio::co_spawn(io_, accept_loop(), asio::detached);
+  explicit scripted_openai_server(std::shared_ptr<agent::scripted_model> m)
+      : model_(std::move(m)), server_([this](server_connection& c) { return serve(c); }) {}
+  std::string base_url() const { return server_.url("/v1"); }
+  int n_connections() const { return server_.n_connections(); }
+  int n_requests() const { return server_.n_requests(); }
+  std::vector<bj::object> bodies() const {
+    std::lock_guard lock(mutex_);
+    return bodies_;
   }
-  std::string base_url() const { return fmt::format("http://127.0.0.1:{}/v1", acceptor_.local_endpoint().port()); }
-  void stop() {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-  }
-  int n_requests = 0;
-  std::vector<bj::object> bodies;
 
  private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> serve(tcp::socket socket) {
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    auto r = co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
-    if (std::get<0>(r)) co_return;
-    ++n_requests;
-    auto parsed = json::parse(req.body());
-    REQUIRE(parsed);
-    bodies.push_back(parsed->as_object());
-    const auto& body = bodies.back();
+  // The scripted model's request from a chat completions body, or why not.
+  static result<agent::model_request> to_model_request(const bj::object& body) {
     agent::model_request mr;
-    for (const auto& mv : body.at("messages").as_array()) {
-      auto m = agent::message::from_json(mv);
-      REQUIRE(m);
-      mr.messages.push_back(std::move(*m));
+    const auto* messages = body.if_contains("messages");
+    if (!messages || !messages->is_array()) return fail(errc::invalid_argument, "no messages");
+    for (const auto& mv : messages->as_array()) {
+      TERN_TRY(auto m, agent::message::from_json(mv));
+      mr.messages.push_back(std::move(m));
     }
     if (const auto* tools = body.if_contains("tools"))
       for (const auto& tv : tools->as_array()) {
@@ -81,8 +59,11 @@ class scripted_openai_server {
         spec.parameters = fn.at("parameters").as_object();
         mr.tools.push_back(std::move(spec));
       }
-    auto reply = co_await model_->complete(std::move(mr));
-    std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    return mr;
+  }
+
+  static std::string events_for(const result<agent::model_response>& reply) {
+    std::string out;
     if (!reply) {
       out += sse(bj::object{{"error", bj::object{{"message", reply.error().describe()}}}});
     } else {
@@ -111,14 +92,38 @@ class scripted_openai_server {
                                                  {"completion_tokens", reply->usage.completion_tokens}}}});
     }
     out += "data: [DONE]\n\n";
-    co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
-    boost::system::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_send, ec);
+    return out;
   }
 
-  asio::io_context& io_;
-  tcp::acceptor acceptor_;
+  asio::awaitable<void> serve(server_connection& c) {
+    while (auto req = co_await c.read_request()) {
+      auto parsed = json::parse(req->body);
+      if (!parsed || !parsed->is_object()) {
+        const test_response bad(400, std::string(R"({"error":{"message":"body is not a JSON object"}})"));
+        co_await c.respond(bad);
+        co_return;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        bodies_.push_back(parsed->as_object());
+      }
+      auto mr = to_model_request(parsed->as_object());
+      if (!mr) {
+        const test_response bad(400, bj::serialize(bj::object{{"error", bj::object{{"message", mr.error().describe()}}}}));
+        co_await c.respond(bad);
+        co_return;
+      }
+      auto reply = co_await model_->complete(std::move(*mr));
+      test_response res(200, events_for(reply), {{"Content-Type", "text/event-stream"}});
+      res.chunked = true;
+      if (!co_await c.respond(res)) co_return;
+    }
+  }
+
   std::shared_ptr<agent::scripted_model> model_;
+  mutable std::mutex mutex_;
+  std::vector<bj::object> bodies_;
+  loopback_server server_;  // last: started after, stopped before, the members above
 };
 
 }  // namespace
@@ -127,7 +132,7 @@ TEST_CASE("openai model: books Boston to Rio through a fake OpenAI-compatible se
   travel_env env;
   travel::trip trip;
   auto scripted = std::make_shared<agent::scripted_model>(travel::booking_script(trip));
-  scripted_openai_server server(env.io, scripted);
+  scripted_openai_server server(scripted);
   agent::openai_model_options o;
   o.base_url = server.base_url();
   o.model = "scripted-over-http";
@@ -142,7 +147,6 @@ TEST_CASE("openai model: books Boston to Rio through a fake OpenAI-compatible se
   agent::run_result r;
   env.drive([&]() -> asio::awaitable<void> {
     r = co_await a.run(trip.task());
-    server.stop();
   });
 
   INFO(r.error);
@@ -160,12 +164,16 @@ TEST_CASE("openai model: books Boston to Rio through a fake OpenAI-compatible se
   CHECK_THAT(r.answer, Catch::Contains("within the 3000 USD budget"));
   // Every turn crossed the wire; the server saw tool results as tool messages
   // answering the ids it sent, and arguments as JSON strings.
-  CHECK(server.n_requests == 5);
-  REQUIRE(server.bodies.size() == 5);
-  CHECK(server.bodies[0].at("tools").as_array().size() == env.tools.size());
-  CHECK(server.bodies[0].at("stream") == true);
+  CHECK(server.n_requests() == 5);
+  const auto bodies = server.bodies();
+  REQUIRE(bodies.size() == 5);
+  CHECK(bodies[0].at("tools").as_array().size() == env.tools.size());
+  CHECK(bodies[0].at("stream") == true);
+  // Every turn went over one kept-alive connection.
+  CHECK(server.n_connections() == 1);
+  CHECK(model->connection_stats().n_reused == 4);
   bool saw_tool_message = false, saw_string_arguments = false;
-  for (const auto& m : server.bodies.back().at("messages").as_array()) {
+  for (const auto& m : bodies.back().at("messages").as_array()) {
     if (m.at("role") == "tool") saw_tool_message = true;
     if (const auto* calls = m.as_object().if_contains("tool_calls"))
       for (const auto& c : calls->as_array()) saw_string_arguments |= c.at("function").at("arguments").is_string();

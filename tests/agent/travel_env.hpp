@@ -3,6 +3,8 @@
 // stored bookings directly), an HTTP client, and the travel tools.
 #pragma once
 
+#include "temp_file.hpp"
+
 #include <tern/agent/agent.hpp>
 #include <tern/agent/scripted_model.hpp>
 #include <tern/core/json.hpp>
@@ -34,13 +36,6 @@ namespace tern::test {
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
-
-inline std::filesystem::path temp_path(std::string_view stem, std::string_view ext) {
-  static std::atomic<int> n{0};
-  std::random_device rd;
-  return std::filesystem::temp_directory_path() /
-         fmt::format("tern-{}-{}-{:x}-{}{}", stem, ::getpid(), rd(), n++, ext);
-}
 
 struct travel_env {
   asio::io_context io;

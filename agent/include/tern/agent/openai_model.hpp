@@ -16,8 +16,20 @@
 // or not; streamed text reaches request.stream.on_token / on_reasoning as it
 // arrives, tool-call deltas are assembled by index.
 //
-// Each request opens its own connection (HTTP/1.1, HTTPS with certificate and
-// host-name verification against the system store plus an optional CA file).
+// Connections (HTTP/1.1; HTTPS with certificate and host-name verification
+// against the system store plus an optional CA file) are kept alive and
+// reused: after a complete response the connection is parked, and the next
+// request from a coroutine on the same executor takes it instead of
+// connecting (and handshaking) again. Concurrent requests each get their own
+// connection. At most max_idle_connections stay parked per execution
+// context (the oldest goes first), each for at most idle_timeout; one the
+// server has closed meanwhile is noticed before use and dropped, and a
+// reused connection that fails before any response byte is retried once on
+// a new connection (the server never read that request).
+// max_idle_connections = 0 gives one connection per request.
+// Parked connections belong to the execution context they were opened on
+// and are closed when it shuts down, so the model and the io_context may be
+// destroyed in either order.
 // Every step has a deadline: connect (resolve, TCP, TLS), each read (a silent
 // server fails after read_timeout) and the whole request (total_timeout).
 // Responses larger than max_response_bytes are refused.
@@ -30,8 +42,9 @@
 // cancelled (the awaiting coroutine's cancellation slot fired),
 // invalid_argument (bad base_url, API key variable not set).
 //
-// Thread safety: complete() may be called concurrently from coroutines on any
-// executors; the model holds no per-request state. The API key is read from
+// Thread safety: complete(), connection_stats() and close_idle() may be
+// called concurrently from any threads and coroutines on any executors; the
+// pool is the only shared mutable state and is locked. The API key is read from
 // the environment at construction and never logged or put in an error.
 #pragma once
 
@@ -39,6 +52,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -59,6 +73,16 @@ struct openai_model_options {
   std::chrono::milliseconds max_retry_after{30000};  // a longer Retry-After returns the error
   std::string ca_file;                            // extra trusted CA (PEM)
   bool verify_peer = true;                        // false only for tests against self-signed servers
+  std::size_t max_idle_connections = 8;           // parked per execution context; 0 = no keep-alive
+  std::chrono::milliseconds idle_timeout{30000};  // a parked connection older than this is closed
+};
+
+// Connection counters since construction (for tests, benchmarks, monitoring).
+struct openai_connection_stats {
+  std::uint64_t n_connects = 0;        // new connections (TCP connect, plus TLS handshake for https)
+  std::uint64_t n_reused = 0;          // requests sent on a parked connection
+  std::uint64_t n_stale_retries = 0;   // reused connections found closed and retried on a new one
+  std::size_t n_idle = 0;              // connections parked now
 };
 
 class openai_compatible_model final : public model {
@@ -70,6 +94,10 @@ class openai_compatible_model final : public model {
   asio::awaitable<result<model_response>> complete(model_request request) override;
   std::string name() const override;  // "openai:<model>"
   std::int64_t context_length() const override;
+
+  openai_connection_stats connection_stats() const;
+  // Closes the parked connections (those in use finish their request first).
+  void close_idle();
 
   // The JSON body complete() would send (for tests and debugging).
   boost::json::object request_body(const model_request& request) const;

@@ -1,11 +1,11 @@
-// A real HTTP/1.1 server on an ephemeral 127.0.0.1 port for the tools tests,
+// A real HTTP/1.1 server on an ephemeral 127.0.0.1 port for the tests,
 // with per-connection control so it can misbehave on purpose: answer nothing,
 // drip bytes, reset the connection, send oversized or malformed replies, or
 // serve requests normally (keep-alive) through a request -> response function.
 //
 //   tern::test::loopback_server server(tern::test::loopback_server::serve(
 //       [](const tern::test::test_request& r) { return tern::test::test_response{200, R"({"ok":true})"}; }));
-//   client.request({.url = server.url("/x")});
+//   co_await client.request({"GET", server.url("/x")});
 //
 // The server runs its own io_context on its own thread, so a handler that
 // sleeps or stalls never blocks the client under test. Plain TCP, or TLS with
