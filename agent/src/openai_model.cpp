@@ -216,6 +216,11 @@ struct openai_compatible_model::impl {
       if (events.done()) continue;  // whatever follows [DONE] is not part of the answer
       if (sse) {
         if (auto r = events.feed(got); !r) co_return attempt_outcome{std::move(r).error()};
+        // A body that ends only when the server closes cannot leave a reusable connection.
+        if (events.done() && (parser.need_eof() || !parser.get().keep_alive())) {
+          complete = false;
+          break;
+        }
       } else {
         whole.append(got);
       }

@@ -14,19 +14,6 @@ using turn = scripted_model::turn;
 
 namespace {
 
-const bj::object k_search{{"from", "BOS"}, {"to", "GIG"}, {"date", "2027-03-10"}, {"passengers", 2}};
-
-turn book_cheapest(std::string search_id, std::string book_id) {
-  return turn::react([=](const agent::model_request& req) -> result<agent::model_response> {
-    auto found = tool_result_in(req, search_id);
-    if (!found.is_object() || !found.as_object().contains("flights"))
-      return tern::fail(errc::bad_response, "no flights in the search result");
-    return scripted_model::call({call(book_id, "book_flight",
-                                      {{"flight_id", found.at("flights").at(0).at("id")},
-                                       {"passengers", bj::array{"Ana Silva", "Bruno Costa"}}})});
-  });
-}
-
 // A store that stops saving once `dead` is set: what a killed process leaves behind.
 struct dying_store : agent::checkpoint_store {
   std::shared_ptr<agent::checkpoint_store> inner;

@@ -149,19 +149,7 @@ TEST_CASE("openai model: books Boston to Rio through a fake OpenAI-compatible se
     r = co_await a.run(trip.task());
   });
 
-  INFO(r.error);
-  REQUIRE(r.reason == agent::stop_reason::answered);
-  CHECK(r.steps.size() == 5);
-  CHECK(r.tool_calls.size() == 1 + 2 + 3 + 3);
-  for (const auto& c : r.tool_calls) CHECK(c.ok);
-  CHECK(env.count_bookings("flight") == 2);
-  CHECK(env.count_bookings("hotel") == 1);
-  std::int64_t total = 0;
-  for (const auto& c : r.tool_calls)
-    if (c.call.name == "book_flight" || c.call.name == "book_hotel") total += c.result.at("total_price").as_int64();
-  CHECK(total > 0);
-  CHECK(total <= trip.budget_usd);
-  CHECK_THAT(r.answer, Catch::Contains("within the 3000 USD budget"));
+  check_booked_trip(env, r, trip.budget_usd);
   // Every turn crossed the wire; the server saw tool results as tool messages
   // answering the ids it sent, and arguments as JSON strings.
   CHECK(server.n_requests() == 5);

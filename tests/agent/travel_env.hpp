@@ -184,4 +184,41 @@ inline bj::value tool_result_in(const agent::model_request& req, std::string_vie
   return nullptr;
 }
 
+// The flight search the scripted runs start with.
+inline const bj::object k_search{{"from", "BOS"}, {"to", "GIG"}, {"date", "2027-03-10"}, {"passengers", 2}};
+
+// A turn that books the cheapest flight found by call `search_id` for the passengers.
+inline agent::scripted_model::turn book_cheapest(std::string search_id, std::string book_id,
+                                                 std::vector<std::string> names = {"Ana Silva", "Bruno Costa"}) {
+  using agent::scripted_model;
+  return scripted_model::turn::react([=](const agent::model_request& req) -> result<agent::model_response> {
+    auto found = tool_result_in(req, search_id);
+    if (!found.is_object() || !found.as_object().contains("flights"))
+      return fail(errc::bad_response, "no flights in the search result");
+    bj::array pax;
+    for (const auto& n : names) pax.emplace_back(n);
+    const auto& f = found.at("flights").at(0).as_object();
+    return scripted_model::call({call(book_id, "book_flight", {{"flight_id", f.at("id")}, {"passengers", pax}})});
+  });
+}
+
+// What a completed "Boston to Rio, 5 nights, 2 adults" booking run (the
+// booking script) must show: five steps, nine successful tool calls, two
+// flights and one hotel stored by the API, the total within the budget.
+inline void check_booked_trip(const travel_env& env, const agent::run_result& r, std::int64_t budget_usd) {
+  INFO(r.error);
+  REQUIRE(r.reason == agent::stop_reason::answered);
+  CHECK(r.steps.size() == 5);
+  CHECK(r.tool_calls.size() == 1 + 2 + 3 + 3);
+  for (const auto& c : r.tool_calls) CHECK(c.ok);
+  CHECK(env.count_bookings("flight") == 2);
+  CHECK(env.count_bookings("hotel") == 1);
+  std::int64_t total = 0;
+  for (const auto& c : r.tool_calls)
+    if (c.call.name == "book_flight" || c.call.name == "book_hotel") total += c.result.at("total_price").as_int64();
+  CHECK(total > 0);
+  CHECK(total <= budget_usd);
+  CHECK_THAT(r.answer, Catch::Contains(fmt::format("within the {} USD budget", budget_usd)));
+}
+
 }  // namespace tern::test
