@@ -6,6 +6,7 @@
 
 #include "async_test.hpp"
 #include "loopback_server.hpp"
+#include "temp_file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,8 +14,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -433,12 +432,10 @@ TEST_CASE("http: the per-host pool limit queues requests instead of opening more
 
 TEST_CASE("https: certificates are verified against the CA store, the CA file and the host name") {
   auto id = tern::test::make_test_certificate({"localhost"}, {"127.0.0.1"});
-  auto ca = std::filesystem::temp_directory_path() / ("tern-test-ca-" + std::to_string(::getpid()) + ".pem");
-  std::ofstream(ca) << id.cert_pem;
+  tern::test::temp_file ca("test-ca", ".pem", id.cert_pem);
   loopback_server server(loopback_server::serve([](const test_request&) { return test_response{200, R"({"tls":true})"}; }), id);
   auto other = tern::test::make_test_certificate({"example.org"}, {});
-  auto other_ca = std::filesystem::temp_directory_path() / ("tern-test-ca2-" + std::to_string(::getpid()) + ".pem");
-  std::ofstream(other_ca) << other.cert_pem;
+  tern::test::temp_file other_ca("test-ca2", ".pem", other.cert_pem);
   loopback_server wrong_name(loopback_server::serve([](const test_request&) { return test_response{200, "{}"}; }), other);
 
   tern::test::run_async([&](asio::io_context& io) -> asio::awaitable<bool> {
@@ -473,8 +470,6 @@ TEST_CASE("https: certificates are verified against the CA store, the CA file an
     CHECK(b.error().describe().find("cannot load CA file '/nonexistent/ca.pem'") != std::string::npos);
     co_return true;
   });
-  std::filesystem::remove(ca);
-  std::filesystem::remove(other_ca);
 }
 
 TEST_CASE("http: bad URLs are errors before anything is sent") {
