@@ -4,6 +4,7 @@
 // chains of rules counting items up to the bounds. Strings, numbers and keys
 // are single terminals (DFAs), so token masks can be cached per terminal state.
 #include "grammar/schema_compiler.hpp"
+#include "grammar/schema_validate.hpp"
 
 #include <tern/core/json.hpp>
 
@@ -388,8 +389,16 @@ class schema_compiler {
             out.push_back(std::move(both));
           }
         *mine = std::move(out);
+      } else if (k == "$tern-unmerged" && mine->is_array() && kv.value().is_array()) {
+        for (const auto& x : kv.value().get_array()) mine->get_array().push_back(x);
       } else {
-        return err(ptr, fmt::format("'allOf' combines two different values of '{}', which is not supported", k));
+        // Kept aside: exact for nodes with finitely many values (checked by the
+        // validator), an error for any other node (see compile_body).
+        bj::object one;
+        one[k] = kv.value();
+        auto& kept = a["$tern-unmerged"];
+        if (!kept.is_array()) kept = bj::array();
+        kept.get_array().push_back(std::move(one));
       }
     }
     return a;
@@ -527,7 +536,41 @@ class schema_compiler {
     return ok();
   }
 
+  // A node with `enum`/`const` admits finitely many values: each is checked
+  // against the whole node by the validator (exact for every keyword it
+  // knows, `not`/`oneOf`/`dependencies`/... included) and the survivors are
+  // the node's alternatives.
+  result<void> finite_values(int32_t rule, const bj::object& o, const std::string& ptr) {
+    const bj::value* values = o.if_contains("enum");
+    bj::array single;
+    if (auto* c = o.if_contains("const")) {
+      single.push_back(*c);
+      values = nullptr;
+    } else if (!values->is_array()) {
+      return err(ptr, "'enum' must be an array", errc::invalid_argument);
+    }
+    const bj::array& cands = values ? values->get_array() : single;
+    bj::value node(o);
+    std::set<std::string> seen;
+    for (const auto& x : cands) {
+      auto ok = validator_.valid(node, x, ptr);
+      if (!ok) return std::move(ok).error();
+      if (!*ok) continue;
+      std::string text;
+      write_canonical(x, text);
+      if (!seen.insert(text).second) continue;
+      b_.add_alt(rule, {T(tok(text))});
+    }
+    return tern::ok();
+  }
+
   result<void> compile_body(int32_t rule, const bj::object& o, const std::string& ptr) {
+    if (o.contains("enum") || o.contains("const")) return finite_values(rule, o, ptr);
+    if (auto* kept = o.if_contains("$tern-unmerged"); kept && kept->is_array() && !kept->get_array().empty()) {
+      const auto& first = kept->get_array()[0].get_object();
+      return err(ptr, fmt::format("'allOf' combines two different values of '{}', which is not supported",
+                                  std::string_view(first.begin()->key())));
+    }
     for (const auto& kv : o) {
       std::string_view k = kv.key();
       if (unsupported_keywords.count(k)) return err(ptr, fmt::format("'{}' is not supported", k));
@@ -570,29 +613,6 @@ class schema_compiler {
           return err(json::append_pointer(ptr, "type"), fmt::format("unknown type '{}'", ty), errc::invalid_argument);
       if (types.count("number")) types.erase("integer");
     }
-    const bj::value* values = o.if_contains("enum");
-    bj::value single = bj::array();
-    if (auto* c = o.if_contains("const")) {
-      single.get_array().push_back(*c);
-      values = &single;  // const and enum together: enum filtered by const
-      if (auto* e = o.if_contains("enum"); e && e->is_array()) {
-        if (std::find(e->get_array().begin(), e->get_array().end(), *c) == e->get_array().end())
-          single.get_array().clear();
-      }
-    }
-    if (values) {
-      if (!values->is_array()) return err(ptr, "'enum' must be an array", errc::invalid_argument);
-      for (const auto& x : values->get_array()) {
-        std::string kind = x.is_object() ? "object" : x.is_array() ? "array" : x.is_string() ? "string"
-                         : x.is_bool() ? "boolean" : x.is_null() ? "null" : "number";
-        bool integral = x.is_int64() || x.is_uint64() || (x.is_double() && x.get_double() == std::floor(x.get_double()));
-        if (!types.count(kind) && !(kind == "number" && integral && types.count("integer"))) continue;
-        std::string text;
-        write_canonical(x, text);
-        b_.add_alt(rule, {T(tok(text))});
-      }
-      return ok();
-    }
     for (const auto& ty : types) {
       if (ty == "null") b_.add_alt(rule, {T(b_.literal("null"))});
       if (ty == "boolean") {
@@ -624,40 +644,9 @@ class schema_compiler {
   }
 
   static result<rx> format_rx(std::string_view f) {
-    const char* re = nullptr;
-    // Days per month; 29 February is allowed in every year (leap years are not checked).
-    static const std::string date =
-        "[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|[12][0-9]))";
-    static const std::string time =
-        "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
-    static const std::string date_time = date + "[Tt]" + time;
-    static const std::string label = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?";
-    static const std::string email =
-        "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@" + label + "(\\." + label + ")*";
-    static const std::string hostname = label + "(\\." + label + ")*";
-    static const std::string octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-    static const std::string ipv4 = octet + "\\." + octet + "\\." + octet + "\\." + octet;
-    if (f == "date") re = date.c_str();
-    else if (f == "time") re = time.c_str();
-    else if (f == "date-time") re = date_time.c_str();
-    else if (f == "email") re = email.c_str();
-    else if (f == "uuid") re = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-    else if (f == "hostname") re = hostname.c_str();
-    else if (f == "ipv4") re = ipv4.c_str();
-    else if (f == "uri") re = "[A-Za-z][A-Za-z0-9+.-]*:[^ \\t\\n\\r\"<>\\\\^`{|}]*";
-    else if (f == "uri-reference") re = "[^ \\t\\n\\r\"<>\\\\^`{|}]*";
+    const char* re = format_regex(f);
     if (!re) return fail(errc::unsupported, fmt::format("'format' '{}' is not supported", f));
     return parse_regex(std::string("^(") + re + ")$");
-  }
-
-  // Formats the specification defines are asserted (or refused when we cannot);
-  // other names carry no meaning the specification gives, so they stay annotations.
-  static bool is_standard_format(std::string_view f) {
-    static const std::set<std::string_view> standard = {
-        "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
-        "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
-        "relative-json-pointer", "regex"};
-    return standard.count(f) > 0;
   }
 
   result<int32_t> string_term(const bj::object& o, const std::string& ptr) {
@@ -1032,6 +1021,7 @@ class schema_compiler {
   const bj::value& root_;
   bool ws_;
   grammar_builder b_;
+  instance_validator validator_{root_};
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
   std::deque<bj::value> owned_;
