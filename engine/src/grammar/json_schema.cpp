@@ -620,8 +620,8 @@ class schema_compiler {
         b_.add_alt(rule, {T(b_.literal("false"))});
       }
       if (ty == "string") {
-        TERN_TRY(int32_t t, string_term(o, ptr));
-        b_.add_alt(rule, {T(t)});
+        TERN_TRY(element t, string_term(o, ptr));
+        b_.add_alt(rule, {t});
       }
       if (ty == "number" || ty == "integer") {
         TERN_TRY(int32_t t, number_term(o, ptr, ty == "integer"));
@@ -649,7 +649,48 @@ class schema_compiler {
     return parse_regex(std::string("^(") + re + ")$");
   }
 
-  result<int32_t> string_term(const bj::object& o, const std::string& ptr) {
+  // Long plain strings (bounds above what one counting DFA may hold): the
+  // content is a chain of blocks of exactly `block` characters, then a tail
+  // of fewer than `block` characters and the closing quote. Each block and
+  // tail is one terminal shared by every link, so the automata stay small and
+  // the lengths are still exact.
+  result<element> long_string(uint32_t lo, uint32_t hi, const std::string& ptr) {
+    constexpr uint32_t block = 256;  // ~6400 DFA states (JSON escapes make ~25 per character)
+    compile_options opts;
+    opts.json_string = true;
+    auto chars = [&](uint32_t a, uint32_t b) { return rx_repeat(rx_any_char(), a, b); };
+    TERN_TRY(dfa full_d, compile_dfa(chars(block, block), opts));
+    int32_t full = b_.add_term(std::move(full_d));
+    auto tail = [&](uint32_t a, uint32_t b) -> result<int32_t> {
+      auto d = compile_dfa(rx_seq({chars(a, b), rx_literal("\"")}), opts);
+      if (!d) return std::move(d).error().at(ptr);
+      return b_.add_term(std::move(d).value());
+    };
+    bool unbounded = hi == rx_node::unbounded;
+    uint32_t levels = unbounded ? lo / block : hi / block;
+    std::vector<int32_t> link(levels + 1);
+    for (uint32_t i = 0; i <= levels; ++i) link[i] = b_.new_rule(fmt::format("{}#chars{}", ptr, i * block));
+    for (uint32_t i = 0; i <= levels; ++i) {
+      uint32_t done = i * block;
+      uint32_t a = lo > done ? lo - done : 0;
+      if (unbounded && i == levels) {
+        TERN_TRY(int32_t t, tail(a, rx_node::unbounded));
+        b_.add_alt(link[i], {T(t)});
+        continue;
+      }
+      uint32_t b = unbounded ? block - 1 : std::min(block - 1, hi - done);
+      if (a <= b) {
+        TERN_TRY(int32_t t, tail(a, b));
+        b_.add_alt(link[i], {T(t)});
+      }
+      if (i < levels && (unbounded || done + block <= hi)) b_.add_alt(link[i], {T(full), R(link[i + 1])});
+    }
+    int32_t r = b_.new_rule(ptr + "#string");
+    b_.add_alt(r, {T(b_.literal("\"")), R(link[0])});
+    return R(r);
+  }
+
+  result<element> string_term(const bj::object& o, const std::string& ptr) {
     auto num = [&](const char* k) -> std::optional<double> {
       auto* v = o.if_contains(k);
       if (v && v->is_number()) return v->to_number<double>();
@@ -664,13 +705,17 @@ class schema_compiler {
         TERN_TRY(dfa d, quoted(rx_repeat(rx_any_char(), 0, rx_node::unbounded), ptr));
         free_string_ = b_.add_term(std::move(d));
       }
-      return free_string_;
+      return T(free_string_);
     }
     uint32_t lo = mn ? uint32_t(std::clamp(std::ceil(*mn), 0.0, 1e9)) : 0;
     uint32_t hi = mx ? uint32_t(std::clamp(std::floor(*mx), 0.0, 1e9)) : rx_node::unbounded;
     if (mx && hi < lo) return err(ptr, "'maxLength' below 'minLength'", errc::invalid_argument);
-    if ((hi != rx_node::unbounded && hi > 4096) || lo > 4096)
-      return err(ptr, "'minLength'/'maxLength' above 4096 is not supported", errc::limit_exceeded);
+    // Counting DFAs take ~25 states per character; beyond 512, plain strings go in blocks.
+    if (((hi != rx_node::unbounded && hi > 512) || lo > 512) && !pat && !asserted_format) {
+      if ((hi != rx_node::unbounded && hi > 1000000) || lo > 1000000)
+        return err(ptr, "'minLength'/'maxLength' above 1000000 is not supported", errc::limit_exceeded);
+      return long_string(lo, hi, ptr);
+    }
     TERN_TRY(dfa d, quoted(rx_repeat(rx_any_char(), lo, hi), ptr));
     if (pat) {
       if (!pat->is_string()) return err(ptr, "'pattern' must be a string", errc::invalid_argument);
@@ -689,7 +734,7 @@ class schema_compiler {
       if (!both) return std::move(both).error().at(json::append_pointer(ptr, "format"));
       d = std::move(both).value();
     }
-    return b_.add_term(std::move(d));
+    return T(b_.add_term(std::move(d)));
   }
 
   // ---- numbers ----
