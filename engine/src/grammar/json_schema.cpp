@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace tern::engine::grammar_detail {
 namespace bj = boost::json;
@@ -659,13 +660,18 @@ class schema_compiler {
     compile_options opts;
     opts.json_string = true;
     auto chars = [&](uint32_t a, uint32_t b) { return rx_repeat(rx_any_char(), a, b); };
-    TERN_TRY(dfa full_d, compile_dfa(chars(block, block), opts));
-    int32_t full = b_.add_term(std::move(full_d));
-    auto tail = [&](uint32_t a, uint32_t b) -> result<int32_t> {
-      auto d = compile_dfa(rx_seq({chars(a, b), rx_literal("\"")}), opts);
+    // Compiling a block takes tens of milliseconds: each shape is built once per schema.
+    auto cached = [&](uint32_t a, uint32_t b, bool quote) -> result<int32_t> {
+      auto key = std::make_tuple(a, b, quote);
+      if (auto it = block_terms_.find(key); it != block_terms_.end()) return it->second;
+      auto d = compile_dfa(quote ? rx_seq({chars(a, b), rx_literal("\"")}) : chars(a, b), opts);
       if (!d) return std::move(d).error().at(ptr);
-      return b_.add_term(std::move(d).value());
+      int32_t t = b_.add_term(std::move(d).value());
+      block_terms_[key] = t;
+      return t;
     };
+    TERN_TRY(int32_t full, cached(block, block, false));
+    auto tail = [&](uint32_t a, uint32_t b) { return cached(a, b, true); };
     bool unbounded = hi == rx_node::unbounded;
     uint32_t levels = unbounded ? lo / block : hi / block;
     std::vector<int32_t> link(levels + 1);
@@ -1069,6 +1075,7 @@ class schema_compiler {
   instance_validator validator_{root_};
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
+  std::map<std::tuple<uint32_t, uint32_t, bool>, int32_t> block_terms_;
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
   int depth_ = 0;
