@@ -13,6 +13,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <bit>
 #include <deque>
 #include <map>
 #include <set>
@@ -68,8 +69,8 @@ void write_canonical(const bj::value& v, std::string& out) {
 namespace {
 
 const std::set<std::string_view> unsupported_keywords = {
-    "not", "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames",
-    "contains", "minContains", "maxContains", "multipleOf", "maxProperties", "unevaluatedProperties",
+    "not", "if", "then", "else", "dependentSchemas", "propertyNames",
+    "contains", "minContains", "maxContains", "multipleOf", "unevaluatedProperties",
     "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
 
 std::string quote(std::string_view s) { return bj::serialize(bj::string_view(s.data(), s.size())); }
@@ -577,8 +578,6 @@ class schema_compiler {
       if (unsupported_keywords.count(k)) return err(ptr, fmt::format("'{}' is not supported", k));
       if (k == "uniqueItems" && kv.value().is_bool() && kv.value().get_bool())
         return err(ptr, "'uniqueItems' is not supported");
-      if (k == "minProperties" && !(kv.value().is_number() && kv.value().to_number<double>() <= 0))
-        return err(ptr, "'minProperties' is not supported");
     }
     for (const char* key : {"anyOf", "oneOf"}) {
       auto* alts = o.if_contains(key);
@@ -875,13 +874,121 @@ class schema_compiler {
 
   // ---- objects ----
 
-  result<void> object_alts(int32_t rule, const bj::object& o, const std::string& ptr) {
-    struct prop {
-      std::string key;  // JSON-quoted
-      int32_t value;
-      bool required;
-      const bj::value* schema;  // nullptr: required but not declared
+  struct prop {
+    std::string key;  // JSON-quoted
+    int32_t value;
+    bool required;
+    const bj::value* schema;  // nullptr: required but not declared
+  };
+  using more_list = std::vector<std::pair<int32_t, int32_t>>;  // key terminal, value rule
+
+  // Objects with at most this many declared properties take them in any
+  // order (a rule per set of properties written); larger ones in schema order.
+  static constexpr size_t max_any_order = 8;
+
+  // minProperties, maxProperties and dependentRequired, as sets of declared properties.
+  struct object_counts {
+    bool used = false;
+    std::string keyword;  // the first one present, for errors
+    std::optional<uint32_t> min, max;
+    std::vector<std::pair<uint32_t, uint32_t>> deps;  // (property bit, bits it requires)
+  };
+
+  result<object_counts> object_counting(const bj::object& o, const std::vector<prop>& props, const std::string& ptr) {
+    object_counts c;
+    auto bit_of = [&](std::string_view name) -> std::optional<uint32_t> {
+      std::string q = quote(name);
+      for (size_t i = 0; i < props.size() && i < 32; ++i)
+        if (props[i].key == q) return 1u << i;
+      return std::nullopt;
     };
+    auto note = [&](std::string_view k) {
+      if (!c.used) c.keyword = std::string(k);
+      c.used = true;
+    };
+    for (const char* k : {"minProperties", "maxProperties"}) {
+      auto* v = o.if_contains(k);
+      if (!v) continue;
+      if (!v->is_number() || v->to_number<double>() < 0)
+        return err(json::append_pointer(ptr, k), fmt::format("'{}' must be a non-negative number", k),
+                   errc::invalid_argument);
+      double d = std::min(v->to_number<double>(), 1e6);
+      if (k == std::string_view("minProperties")) {
+        if (d <= 0) continue;
+        c.min = uint32_t(std::ceil(d));
+      } else {
+        c.max = uint32_t(std::floor(d));
+      }
+      note(k);
+    }
+    for (const char* k : {"dependencies", "dependentRequired"}) {
+      auto* v = o.if_contains(k);
+      if (!v || !v->is_object()) continue;
+      for (const auto& kv : v->get_object()) {
+        std::string dptr = json::append_pointer(json::append_pointer(ptr, k), kv.key());
+        if (kv.value().is_bool() && kv.value().get_bool()) continue;
+        if (kv.value().is_object() && kv.value().get_object().empty()) continue;
+        if (!kv.value().is_array()) return err(dptr, fmt::format("'{}' with a schema is not supported", k));
+        note(k);
+        auto key = bit_of(kv.key());
+        uint32_t need = 0;
+        for (const auto& x : kv.value().get_array()) {
+          if (!x.is_string()) return err(dptr, fmt::format("'{}' lists must hold strings", k), errc::invalid_argument);
+          auto b = bit_of(std::string_view(x.get_string()));
+          if (!b)
+            return err(dptr, fmt::format("'{}' on a property that is not declared in 'properties' is not supported", k));
+          need |= *b;
+        }
+        if (!key) return err(dptr, fmt::format("'{}' on a property that is not declared in 'properties' is not supported", k));
+        c.deps.push_back({*key, need});
+      }
+    }
+    return c;
+  }
+
+  // One rule per (set of declared properties written, number of other
+  // properties written up to what the counts need); a declared property can
+  // come next when it is not in the set, `}` when the set has every required
+  // property and the counts and dependencies hold.
+  result<void> any_order_object(int32_t rule, const std::vector<prop>& props, const more_list& first_more,
+                                const more_list& next_more, const object_counts& c, const std::string& ptr) {
+    size_t n = props.size();
+    uint32_t full = 1u << n;
+    uint32_t ecap = 0;  // extra properties are counted up to this
+    if (!first_more.empty() && (c.min || c.max)) ecap = c.max ? *c.max : *c.min;
+    if (uint64_t(full) * (uint64_t(ecap) + 1) > 4096)
+      return err(ptr, fmt::format("'{}' needs too many object states (over 4096)", c.keyword), errc::limit_exceeded);
+    uint32_t required = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (props[i].required) required |= 1u << i;
+    auto idx = [&](uint32_t mask, uint32_t e) { return size_t(mask) * (ecap + 1) + e; };
+    std::vector<int32_t> after(size_t(full) * (ecap + 1));
+    for (uint32_t mask = 0; mask < full; ++mask)
+      for (uint32_t e = 0; e <= ecap; ++e) after[idx(mask, e)] = b_.new_rule(fmt::format("{}#{{{:x},{}}}", ptr, mask, e));
+    int32_t start = b_.new_rule(ptr + "#{");
+    auto fill = [&](int32_t r, uint32_t mask, uint32_t e, bool written) {
+      uint32_t count = uint32_t(std::popcount(mask)) + e;
+      bool close = (mask & required) == required && (!c.min || count >= *c.min);
+      for (const auto& [bit, need] : c.deps)
+        if ((mask & bit) && (mask & need) != need) close = false;
+      if (close) b_.add_alt(r, {T(tok("}"))});
+      if (c.max && count >= *c.max) return;
+      for (size_t i = 0; i < n; ++i) {
+        if (mask & (1u << i)) continue;
+        std::string key = (written ? "," : "") + props[i].key + ":";
+        b_.add_alt(r, {T(tok(key)), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
+      }
+      for (const auto& [t, v] : written ? next_more : first_more)
+        b_.add_alt(r, {T(t), R(v), R(after[idx(mask, std::min(e + 1, ecap))])});
+    };
+    fill(start, 0, 0, false);
+    for (uint32_t mask = 0; mask < full; ++mask)
+      for (uint32_t e = 0; e <= ecap; ++e) fill(after[idx(mask, e)], mask, e, true);
+    b_.add_alt(rule, {T(tok("{")), R(start)});
+    return ok();
+  }
+
+  result<void> object_alts(int32_t rule, const bj::object& o, const std::string& ptr) {
     std::vector<prop> props;
     std::set<std::string> required;
     if (auto* r = o.if_contains("required"); r && r->is_array())
@@ -979,6 +1086,11 @@ class schema_compiler {
     };
     TERN_TRY(auto first_more, more_keys(""));
     TERN_TRY(auto next_more, more_keys(","));
+    TERN_TRY(object_counts counts, object_counting(o, props, ptr));
+    if (n <= max_any_order) return any_order_object(rule, props, first_more, next_more, counts, ptr);
+    if (counts.used)
+      return err(ptr, fmt::format("'{}' on an object with more than {} declared properties is not supported",
+                                  counts.keyword, max_any_order));
     if (!next_more.empty()) {
       tail = b_.new_rule(ptr + "#more");
       b_.add_alt(tail, {T(tok("}"))});
