@@ -1087,7 +1087,10 @@ class schema_compiler {
     TERN_TRY(auto first_more, more_keys(""));
     TERN_TRY(auto next_more, more_keys(","));
     TERN_TRY(object_counts counts, object_counting(o, props, ptr));
-    if (n <= max_any_order) return any_order_object(rule, props, first_more, next_more, counts, ptr);
+    // Very large schemas (thousands of small objects) keep schema order once the
+    // rule count grows, unless a count or dependency needs the sets.
+    bool room = b_.n_rules() + (size_t(1) << std::min<size_t>(n, 20)) < 30000;
+    if (n <= max_any_order && (room || counts.used)) return any_order_object(rule, props, first_more, next_more, counts, ptr);
     if (counts.used)
       return err(ptr, fmt::format("'{}' on an object with more than {} declared properties is not supported",
                                   counts.keyword, max_any_order));
