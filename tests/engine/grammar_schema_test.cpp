@@ -310,3 +310,91 @@ TEST_CASE("schema: long maxLength/minLength are exact (block chains)") {
   REQUIRE_FALSE(e);
   CHECK_THAT(e.error().describe(), Catch::Contains("maxLength"));
 }
+
+// ---- objects: any order, counts, dependencies ----------------------------------
+
+TEST_CASE("schema: small objects take their properties in any order, each once") {
+  const char* s = R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"},"c":{}},
+                      "required":["a","b"]})";
+  check(s, {{R"({"a":1,"b":"x"})", true},
+            {R"({"b":"x","a":1})", true},
+            {R"({"c":null,"b":"x","z":[],"a":1})", true},
+            {R"({"b":"x","a":"1"})", false},
+            {R"({"b":"x","a":1,"a":2})", false},
+            {R"({"b":"x"})", false},
+            {R"({"z":1,"b":"x","y":2})", false}});
+  // free whitespace too
+  check(s, {{R"({ "b" : "x" , "a" : 1 })", true}, {R"({ "b" : "x" })", false}}, true);
+  // more than 8 declared properties: schema order (see docs/grammar.md)
+  const char* nine = R"({"type":"object","properties":{"p1":{},"p2":{},"p3":{},"p4":{},"p5":{},"p6":{},"p7":{},
+                         "p8":{},"p9":{}},"additionalProperties":false})";
+  check(nine, {{R"({"p1":1,"p9":9})", true}, {R"({"p9":9,"p1":1})", false}});
+}
+
+TEST_CASE("schema: minProperties, maxProperties and dependentRequired on small objects") {
+  const char* counted = R"({"type":"object","properties":{"a":{},"b":{}},"minProperties":2,"maxProperties":3})";
+  check(counted, {{R"({"a":1})", false}, {R"({"a":1,"b":2})", true}, {R"({"z":1,"a":1})", true},
+                  {R"({"z":1,"y":2,"a":1})", true}, {R"({"z":1,"y":2,"a":1,"b":2})", false}, {"{}", false}});
+  check(R"({"type":"object","properties":{"a":{}},"additionalProperties":false,"maxProperties":0})",
+        {{"{}", true}, {R"({"a":1})", false}});
+  const char* deps = R"({"type":"object","properties":{"card":{},"billing":{},"name":{}},
+                         "dependencies":{"card":["billing"]},"dependentRequired":{"name":[]}})";
+  check(deps, {{R"({"card":1,"billing":2})", true}, {R"({"billing":2})", true}, {R"({"card":1})", false},
+               {R"({"name":1,"card":1})", false}});
+  auto e1 = compile_json_schema(R"({"type":"object","properties":{"a":{}},"dependencies":{"a":{"required":["b"]}}})");
+  REQUIRE_FALSE(e1);
+  CHECK_THAT(e1.error().describe(), Catch::Contains("dependencies") && Catch::Contains("/dependencies/a"));
+  auto e2 = compile_json_schema(R"({"type":"object","properties":{"a":{}},"dependentRequired":{"a":["zz"]}})");
+  REQUIRE_FALSE(e2);
+  CHECK_THAT(e2.error().describe(), Catch::Contains("dependentRequired") && Catch::Contains("not declared"));
+  auto e3 = compile_json_schema(R"({"type":"object","properties":{"p1":{},"p2":{},"p3":{},"p4":{},"p5":{},"p6":{},
+                                    "p7":{},"p8":{},"p9":{}},"minProperties":1})");
+  REQUIRE_FALSE(e3);
+  CHECK_THAT(e3.error().describe(), Catch::Contains("minProperties"));
+  // minProperties/maxProperties apply to objects only
+  check(R"({"type":"string","minProperties":3})", {{R"("x")", true}});
+}
+
+TEST_CASE("schema: object counts and dependencies agree with the validator (brute force)") {
+  using tern::engine::grammar_detail::instance_validator;
+  const char* schemas[] = {
+      R"({"type":"object","properties":{"a":{},"b":{},"c":{}},"required":["c"],"minProperties":2,"maxProperties":3,
+          "dependentRequired":{"a":["b"]}})",
+      R"({"type":"object","properties":{"a":{},"b":{}},"additionalProperties":false,"minProperties":1})",
+      R"({"type":"object","properties":{"a":{}},"patternProperties":{"^y":{}},"additionalProperties":false,
+          "maxProperties":2})",
+      R"({"type":"object","properties":{"a":{},"b":{},"c":{}},"dependencies":{"b":["a","c"]},"maxProperties":4})",
+  };
+  const std::string keys[] = {"a", "b", "c", "y", "z"};
+  std::vector<std::vector<int>> seqs = {{}};
+  for (size_t len = 1; len <= 5; ++len) {
+    std::vector<std::vector<int>> next;
+    for (const auto& sq : seqs)
+      if (sq.size() == len - 1)
+        for (int k = 0; k < 5; ++k)
+          if (std::find(sq.begin(), sq.end(), k) == sq.end()) {
+            auto t = sq;
+            t.push_back(k);
+            next.push_back(t);
+          }
+    seqs.insert(seqs.end(), next.begin(), next.end());
+  }
+  REQUIRE(seqs.size() == 326);
+  for (const char* s : schemas) {
+    auto schema = tern::json::parse(s);
+    REQUIRE(schema);
+    auto g = must(s);
+    instance_validator v(*schema);
+    for (const auto& sq : seqs) {
+      std::string text = "{";
+      for (size_t i = 0; i < sq.size(); ++i) text += (i ? ",\"" : "\"") + keys[sq[i]] + "\":" + std::to_string(i);
+      text += "}";
+      auto inst = tern::json::parse(text);
+      REQUIRE(inst);
+      auto ok = v.valid(*schema, *inst, "");
+      REQUIRE(ok);
+      INFO(s << "  value: " << text);
+      CHECK(*ok == g->matches(text));
+    }
+  }
+}
