@@ -91,6 +91,7 @@ TEST_CASE("grammar token tables: random vocabularies and walks equal the brute-f
       R"({"type":"string","minLength":3,"maxLength":40})",
       R"({"type":"string","pattern":"^[a-z ]*$"})",
       R"({"type":"string","pattern":"^(ab|[0-9e.-])+z?$"})",
+      R"({"type":"string","pattern":"ab\\.e"})",  // unanchored: a search automaton, text until the match
       R"({"type":"object","additionalProperties":{"type":"string"}})",
       R"({"type":"object","properties":{"name":{"type":"string"},"ab":{"type":"integer"}},"additionalProperties":{"type":"number"}})",
       R"({"type":"array","items":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"},{"type":"boolean"}]}})",

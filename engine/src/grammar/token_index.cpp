@@ -88,10 +88,12 @@ void flat_trie::add_subtree_bytes() {
 namespace {
 
 // What a DFA state does to subtrees, computed for the states a walk meets:
-// `bytes`, the bytes on which it stays where it is; `text`, whether every clean
-// UTF-8 character (see utf8_clean_next) leads back to it through live,
-// non-accepting states (a JSON string body: free strings, keys). Either lets a
-// whole subtree be taken without a walk.
+// `bytes`, the bytes on which it stays where it is; `text`, whether clean UTF-8
+// text (see utf8_clean_next) of any length keeps the DFA live and short of
+// accepting: the states that clean characters reach from it, and the states
+// inside multi-byte characters, are all live and non-accepting (a JSON string
+// body: free strings, additional-property keys, unanchored patterns waiting
+// for their match). Either lets a whole subtree be taken without a walk.
 class loop_sets {
  public:
   struct info {
@@ -99,13 +101,18 @@ class loop_sets {
     bool any = false;
     bool text = false;
   };
-  explicit loop_sets(const dfa& d) : d_(d), idx_(d.n_states(), -1) {}
+  explicit loop_sets(const dfa& d) : d_(d), idx_(d.n_states(), -1), text_(d.n_states(), 0) {}
   const info& of(int32_t s) {
     if (idx_[s] < 0) {
       info m;
       for (int b = 0; b < 256; ++b)
         if (d_.step(s, uint8_t(b)) == s) m.bytes[b >> 6] |= uint64_t(1) << (b & 63), m.any = true;
-      m.text = !d_.accept[s] && reads_text(s);
+      // A closure check costs up to a few thousand steps; states that loop on
+      // no printable ASCII byte (a counting string's) are not worth trying
+      // unless an earlier check already found them inside a closed set.
+      constexpr uint64_t printable_lo = 0xFFFFFFFF00000000ull, printable_hi = 0x7FFFFFFFFFFFFFFFull;
+      m.text = text_[s] == closed ||
+               (((m.bytes[0] & printable_lo) | (m.bytes[1] & printable_hi)) != 0 && text_closed(s));
       idx_[s] = int32_t(sets_.size());
       sets_.push_back(m);
     }
@@ -113,35 +120,58 @@ class loop_sets {
   }
 
  private:
-  // Every clean character from decoder state u, starting in DFA state t, ends
-  // in `home`, passing only live, non-accepting states.
-  bool chars_return(int32_t home, int32_t t, int u, int depth) {
-    for (int b = 0; b < 256; ++b) {
-      int v = utf8_clean_next(u, uint8_t(b));
-      if (v < 0) continue;
-      int32_t x = d_.step(t, uint8_t(b));
-      if (v == u8_start) {
-        if (x != home) return false;
-        continue;
+  enum : uint8_t { unknown, closed, open };
+  // Breadth-first over the states clean characters reach from s, bounded so
+  // that a state with a large clean-text closure (a long counting string) is
+  // declared open quickly.
+  bool text_closed(int32_t s) {
+    if (text_[s] != unknown) return text_[s] == closed;
+    constexpr size_t max_reach = 64, max_mid = 512;
+    std::vector<int32_t> reach = {s};
+    std::vector<std::pair<int32_t, int>> todo, mid;
+    bool ok = true;
+    for (size_t k = 0; k < reach.size() && ok; ++k) {
+      int32_t x = reach[k];
+      if (text_[x] == closed) continue;
+      if (text_[x] == open || d_.accept[x]) {
+        ok = false;
+        break;
       }
-      if (x == dead || d_.accept[x] || depth > 3) return false;
-      // Continuations in one range usually reach one state: check it once.
-      uint64_t key = (uint64_t(uint32_t(x)) << 8) | uint64_t(v);
-      if (std::find(checked_.begin(), checked_.end(), key) != checked_.end()) continue;
-      if (!chars_return(home, x, v, depth + 1)) return false;
-      checked_.push_back(key);
+      todo.assign(1, {x, u8_start});
+      while (!todo.empty() && ok) {
+        auto [y, u] = todo.back();
+        todo.pop_back();
+        for (int b = 0; b < 256 && ok; ++b) {
+          int v = utf8_clean_next(u, uint8_t(b));
+          if (v < 0) continue;
+          int32_t z = d_.step(y, uint8_t(b));
+          if (z == dead || d_.accept[z]) {
+            ok = false;
+          } else if (v == u8_start) {
+            if (std::find(reach.begin(), reach.end(), z) == reach.end()) {
+              if (reach.size() >= max_reach) ok = false;
+              else reach.push_back(z);
+            }
+          } else if (std::find(mid.begin(), mid.end(), std::make_pair(z, v)) == mid.end()) {
+            if (mid.size() >= max_mid) ok = false;
+            mid.emplace_back(z, v);
+            todo.emplace_back(z, v);
+          }
+        }
+      }
     }
+    if (!ok) {
+      text_[s] = open;
+      return false;
+    }
+    for (int32_t x : reach) text_[x] = closed;
     return true;
-  }
-  bool reads_text(int32_t s) {
-    checked_.clear();
-    return chars_return(s, s, u8_start, 0);
   }
 
   const dfa& d_;
   std::vector<int32_t> idx_;
   std::vector<info> sets_;
-  std::vector<uint64_t> checked_;
+  std::vector<uint8_t> text_;
 };
 
 bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) {
