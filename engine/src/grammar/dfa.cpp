@@ -389,12 +389,21 @@ dfa trim(const dfa& in) {
   out.byte_class = in.byte_class;
   out.n_classes = in.n_classes;
   if (n == 0) return out;
-  std::vector<std::vector<int32_t>> rev(n);
-  for (size_t s = 0; s < n; ++s)
-    for (int c = 0; c < in.n_classes; ++c) {
-      int32_t t = in.next[s * in.n_classes + c];
-      if (t != dead) rev[t].push_back(int32_t(s));
-    }
+  // Reverse edges in one flat array (compressed rows): schemas with
+  // thousands of terminals call this thousands of times.
+  std::vector<uint32_t> rev_begin(n + 1, 0);
+  for (int32_t t : in.next)
+    if (t != dead) ++rev_begin[size_t(t) + 1];
+  for (size_t s = 0; s < n; ++s) rev_begin[s + 1] += rev_begin[s];
+  std::vector<int32_t> rev(rev_begin[n]);
+  {
+    std::vector<uint32_t> fill(rev_begin.begin(), rev_begin.end() - 1);
+    for (size_t s = 0; s < n; ++s)
+      for (int c = 0; c < in.n_classes; ++c) {
+        int32_t t = in.next[s * in.n_classes + c];
+        if (t != dead) rev[fill[size_t(t)]++] = int32_t(s);
+      }
+  }
   std::vector<uint32_t> dist(n, UINT32_MAX);
   std::deque<int32_t> q;
   for (size_t s = 0; s < n; ++s)
@@ -405,8 +414,8 @@ dfa trim(const dfa& in) {
   while (!q.empty()) {
     int32_t s = q.front();
     q.pop_front();
-    for (int32_t p : rev[s])
-      if (dist[p] == UINT32_MAX) {
+    for (uint32_t k = rev_begin[size_t(s)]; k < rev_begin[size_t(s) + 1]; ++k)
+      if (int32_t p = rev[k]; dist[p] == UINT32_MAX) {
         dist[p] = dist[s] + 1;
         q.push_back(p);
       }

@@ -18,9 +18,13 @@ int32_t grammar_builder::add_term(dfa d) {
 }
 
 int32_t grammar_builder::literal(std::string_view bytes) {
+  std::string k(bytes);
+  if (auto it = literal_ids_.find(k); it != literal_ids_.end()) return it->second;
   auto d = compile_dfa(rx_literal(bytes));
   TERN_ASSERT(d.has_value(), "a literal always compiles");
-  return add_term(std::move(d).value());
+  int32_t id = add_term(std::move(d).value());
+  literal_ids_.emplace(std::move(k), id);
+  return id;
 }
 
 int32_t grammar_builder::new_rule(std::string name) {
@@ -40,7 +44,9 @@ result<compiled> grammar_builder::finish(int32_t root, std::string_view what) {
   std::vector<uint64_t> rmin(n, inf);
   for (bool changed = true; changed;) {
     changed = false;
-    for (size_t r = 0; r < n; ++r)
+    // Rules mostly refer to rules created after them: last to first settles
+    // a non-recursive grammar in one pass.
+    for (size_t r = n; r-- > 0;)
       for (const auto& alt : rules_[r].alts) {
         uint64_t sum = 0;
         for (const auto& e : alt) sum = std::min(inf, sum + (e.kind == element::term ? term_min(e.id) : rmin[e.id]));

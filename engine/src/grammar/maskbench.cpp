@@ -189,6 +189,34 @@ result<schema_result> run_file(const std::filesystem::path& file, const std::sha
   return r;
 }
 
+void prewarm(const std::shared_ptr<const token_vocabulary>& vocab) {
+  // The string and number shapes that recur across JSON schemas (free and
+  // non-empty strings, the asserted formats, short length limits, keys of
+  // additional properties, numbers, integers): equal DFAs share token tables
+  // per vocabulary, so building them here, before checkers are forked, is the
+  // "once per model" work a long-running server does on its first schemas.
+  static const char* shapes = R"({"type":"object","additionalProperties":{"anyOf":[
+      {"type":"string"},{"type":"string","minLength":1},{"type":"string","minLength":2},
+      {"type":"string","format":"date-time"},{"type":"string","format":"date"},{"type":"string","format":"time"},
+      {"type":"string","format":"uri"},{"type":"string","format":"email"},{"type":"string","format":"uuid"},
+      {"type":"string","format":"hostname"},{"type":"string","format":"ipv4"},
+      {"type":"string","maxLength":255},{"type":"string","minLength":1,"maxLength":255},
+      {"type":"string","maxLength":128},{"type":"string","maxLength":64},
+      {"type":"number"},{"type":"integer"},{"type":"boolean"},{"type":"null"},
+      {"type":"array","items":{"type":"string"}},{"type":"object","additionalProperties":{"type":"integer"}}]}})";
+  auto g = compile_json_schema(shapes);
+  if (!g) return;
+  auto c = make_constraint(*g, vocab);
+  const auto& terms = c->g().terms;
+  // Small machines completely; long length-counting strings up to their
+  // first characters (states are numbered breadth-first from the start).
+  constexpr size_t all_states = 256, first_states = 48;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    size_t n = terms[t].n_states();
+    for (size_t q = 0; q < (n <= all_states ? n : first_states); ++q) (void)c->entry(int32_t(t), int32_t(q));
+  }
+}
+
 summary summarize(const std::vector<schema_result>& results) {
   summary s;
   std::vector<uint32_t> all;

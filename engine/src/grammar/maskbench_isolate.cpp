@@ -155,30 +155,4 @@ schema_result run_file_isolated(const std::filesystem::path& file, const std::sh
   return r;
 }
 
-void prewarm(const std::shared_ptr<const token_vocabulary>& vocab) {
-  // The terminals every JSON schema shares (free strings, numbers, keys):
-  // their token tables are per model, so build them once before forking.
-  auto g = compile_json_schema(R"({"type":"object","additionalProperties":{"type":"array","items":{"type":["string","number"]}}})");
-  if (!g) return;
-  auto c = make_constraint(*g, vocab);
-  for (std::string_view doc : {R"({"a":["x",1.5]})"}) {
-    auto m = grammar_matcher::create(c);
-    if (!m) return;
-    std::vector<uint32_t> mask(m->mask_words());
-    auto toks = greedy_tokenize(*vocab, std::string(doc));
-    if (!toks) return;
-    for (int32_t t : *toks) {
-      m->fill_mask(mask);
-      if (!m->accept_token(t)) break;
-    }
-    // single bytes, so that every intermediate state is visited
-    auto m2 = grammar_matcher::create(c);
-    for (char ch : doc) {
-      m2->fill_mask(mask);
-      auto one = greedy_tokenize(*vocab, std::string(1, ch));
-      if (!one || !m2->accept_token((*one)[0])) break;
-    }
-  }
-}
-
 }  // namespace tern::engine::maskbench
