@@ -14,6 +14,7 @@ std::string_view to_string(stop_reason reason) noexcept {
     case stop_reason::stop_string: return "stop_string";
     case stop_reason::cancelled: return "cancelled";
     case stop_reason::context_full: return "context_full";
+    case stop_reason::grammar_complete: return "grammar_complete";
   }
   return "unknown";
 }

@@ -31,6 +31,8 @@
 
 namespace tern::engine {
 
+class tokenizer;
+
 struct grammar_options {
   // false: JSON output has no free whitespace (compact). true: optional
   // whitespace (space, tab, CR, LF) around every structural character.
@@ -100,6 +102,13 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
 // (gpt2 byte-level and llama/SentencePiece token spellings). Errors name the file
 // and byte offset.
 result<std::shared_ptr<const token_vocabulary>> load_token_vocabulary(const std::filesystem::path& gguf_path);
+
+// The vocabulary of a loaded tokenizer (token_to_piece bytes), with the same
+// rules as load_token_vocabulary: control, user-defined, unknown and unused
+// tokens are special (never in a document); EOS tokens are the tokenizer's
+// end-of-generation ids (eos, eot, <|im_end|>, ...). The tokenizer may be
+// destroyed afterwards (the bytes are copied). Errors: an empty vocabulary.
+result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(const tokenizer& tok);
 
 // A grammar bound to a vocabulary with its mask caches: build once per
 // (schema, model) and share between generations (thread-safe).
