@@ -140,6 +140,11 @@ class grammar_matcher {
   void fill_mask(std::span<uint32_t> mask);
   // The only allowed token, if exactly one is allowed (sampling can be skipped).
   std::optional<int32_t> forced_token();
+  // True exactly when fill_mask would set token's bit (the budget included),
+  // without computing a mask: O(bytes of the token) apart from near the budget.
+  // Lets a sampler check its proposal first and compute a mask only on
+  // rejection (exact for greedy and for plain temperature sampling).
+  bool can_accept(int32_t token);
   // Advances by a sampled token; an error (state unchanged) if not allowed.
   result<void> accept_token(int32_t token);
   // Undoes the last k accepted tokens. Error if fewer were accepted.
