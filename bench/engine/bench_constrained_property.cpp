@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: no models or no schemas\n");
     return 1;
   }
-  fmt::print("constrained property: {} schemas x {} seeds, seeds round-robin over {} models, temperature 1\n",
+  fmt::print("constrained property: {} schemas x {} seeds over {} models (8:8:3:1 of every 20), temperature 1\n",
              cases.size(), seeds, models.size());
   struct per_model { std::size_t runs = 0, valid = 0; std::int64_t tokens = 0; double ms = 0; };
   std::vector<per_model> stats(models.size());
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   for (const auto& c : cases) {
     std::size_t c_valid = 0;
     for (int seed = 0; seed < seeds; ++seed) {
-      const std::size_t mi = static_cast<std::size_t>(seed) % models.size();
+      const std::size_t mi = models.size() >= 3 ? model_for(seed, models.size()) : static_cast<std::size_t>(seed) % models.size();
       tern::stopwatch sw;
       auto r = run_once(models[mi], c, static_cast<std::uint64_t>(seed) * 7919 + 1);
       stats[mi].ms += sw.elapsed_ms();

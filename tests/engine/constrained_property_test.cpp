@@ -5,12 +5,14 @@
 // trained model would. Judged by simdjson + tools::schema_validator (see
 // constrained_property.hpp), never by our own grammar.
 //
-// Seeds: 20 per schema (ASan/UBSan builds: 4, which keeps that pass within
-// minutes), spread over the models round-robin so each schema meets every
-// vocabulary: SentencePiece with byte fallback (stories260K: 512 tokens,
-// llama-2-tiny-random: 32k) and byte-level BPE (qwen3-tiny-random, and
-// qwen2-tiny-random from ../shared when present: 151k). bench_constrained_property
-// runs 200 seeds per schema.
+// Seeds: 20 per schema (ASan/UBSan builds: 4), each on one model: 8 on
+// stories260K (SentencePiece, 512 tokens with byte fallback), 8 on
+// qwen3-tiny-random (qwen3 architecture; it has no tokenizer keys, its 512-row
+// output takes stories260K's vocabulary), 3 on llama-2-tiny-random
+// (SentencePiece, 32k) and 1 on qwen2-tiny-random (byte-level BPE, 151k tokens,
+// multi-byte and partial-UTF-8 tokens; from ../shared, else llama-2 again).
+// The big vocabularies cost 2-10 ms a token on random weights, hence fewer
+// seeds there. bench_constrained_property runs 200 seeds per schema.
 #include "constrained_property.hpp"
 #include "fixtures.hpp"
 
@@ -46,11 +48,11 @@ std::vector<model_case> load_models() {
 }
 
 void check_all(std::vector<schema_case>& cases, std::vector<model_case>& models) {
-  REQUIRE_FALSE(models.empty());
+  REQUIRE(models.size() >= 3);
   std::size_t runs = 0, valid = 0;
   for (const auto& c : cases) {
     for (int seed = 0; seed < seeds_per_schema; ++seed) {
-      auto& m = models[static_cast<std::size_t>(seed) % models.size()];
+      auto& m = models[model_for(seed, models.size())];
       auto r = run_once(m, c, static_cast<std::uint64_t>(seed) * 7919 + 1);
       ++runs;
       if (r.valid) {
