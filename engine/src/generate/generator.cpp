@@ -129,7 +129,9 @@ result<generation> generate(session& s, const tokenizer& tok, std::span<const st
 
   stopwatch decode;
   sampler smp(options.sampling);
-  detokenizer detok(tok);
+  // A constrained answer holds only tokens the grammar accepted, so a special
+  // token in it (a tool-call marker a grammar spells) is part of the text.
+  detokenizer detok(tok, options.constraint != nullptr);
   std::vector<std::int32_t> history(prompt.begin(), prompt.end());
   std::size_t emitted = 0;  // bytes of out.text already passed to on_text
   const bool use_stops = !options.constraint;
