@@ -350,3 +350,17 @@ TEST_CASE("generate reasoning: unconstrained, the thought and the answer are sep
   CHECK(all.find(out->reasoning) != std::string::npos);
   CHECK(all.ends_with("</think>" + out->text));
 }
+
+TEST_CASE("generate: a full context still reports context_full, after as many tokens as fit") {
+  TERN_NEED_FIXTURE(path, "models/stories260K.gguf");
+  auto l = load(path);
+  const auto prompt = l.tok->encode("Once upon a time", true, false);
+  session s(l.m, static_cast<std::int64_t>(prompt.size()) + 4);
+  generate_options o;
+  o.max_tokens = 100;
+  o.stop_at_end_of_generation = false;
+  auto out = generate(s, *l.tok, prompt, o);
+  REQUIRE(out);
+  CHECK(out->reason == stop_reason::context_full);
+  CHECK(out->stats.n_generated == 5);  // the last one needs no evaluation
+}

@@ -256,6 +256,10 @@ result<generation> generate(session& s, const tokenizer& tok, std::span<const st
   }
   // The matcher's budget ends only in a complete document.
   if (out.reason == stop_reason::max_tokens && picker && picker->complete()) out.reason = stop_reason::grammar_complete;
+  // The context, not max_tokens, ended it.
+  if (out.reason == stop_reason::max_tokens && p.budget < options.max_tokens &&
+      static_cast<std::int64_t>(out.tokens.size()) == p.budget)
+    out.reason = stop_reason::context_full;
   if (thinking && out.reasoning.empty()) out.reasoning = trim_space(thought);  // the thought never closed
   if (out.reason != stop_reason::stop_string && out.reason != stop_reason::cancelled) out.text += detok.flush();
   if (out.reason != stop_reason::cancelled) emit(true);
