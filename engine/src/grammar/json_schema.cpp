@@ -175,6 +175,24 @@ rx frac_rx(frac f) {
 
 }  // namespace
 
+std::string spaced_json(std::string_view compact) {
+  std::string out;
+  bool in_str = false, esc = false;
+  for (char c : compact) {
+    out += c;
+    if (in_str) {
+      if (esc) esc = false;
+      else if (c == '\\') esc = true;
+      else if (c == '"') in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == ',' || c == ':') {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
 // ---- the compiler ------------------------------------------------------------
 
 class schema_compiler {
@@ -195,11 +213,11 @@ class schema_compiler {
   // literals; with free whitespace, optional whitespace goes around every
   // structural character.
   int32_t tok(std::string_view text) {
-    if (!ws_) return b_.literal(spaced_ ? spaced(text) : std::string(text));
+    if (!ws_) return b_.literal(spaced_ ? spaced_json(text) : std::string(text));
     return term_or_die(tok_rx(text));
   }
   rx tok_rx(std::string_view text) {
-    if (!ws_) return rx_literal(spaced_ ? spaced(text) : std::string(text));
+    if (!ws_) return rx_literal(spaced_ ? spaced_json(text) : std::string(text));
     std::vector<rx> parts;
     std::string chunk;
     bool in_str = false, esc = false;
@@ -226,25 +244,6 @@ class schema_compiler {
     }
     if (!chunk.empty()) parts.push_back(rx_literal(chunk));
     return rx_seq(std::move(parts));
-  }
-  // Python json.dumps layout (what chat templates' tojson writes): a space
-  // after every ',' and ':' outside strings.
-  static std::string spaced(std::string_view text) {
-    std::string out;
-    bool in_str = false, esc = false;
-    for (char c : text) {
-      out += c;
-      if (in_str) {
-        if (esc) esc = false;
-        else if (c == '\\') esc = true;
-        else if (c == '"') in_str = false;
-      } else if (c == '"') {
-        in_str = true;
-      } else if (c == ',' || c == ':') {
-        out += ' ';
-      }
-    }
-    return out;
   }
   int32_t term_or_die(const rx& r) {
     auto d = compile_dfa(r);
