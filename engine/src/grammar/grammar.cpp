@@ -125,6 +125,11 @@ struct grammar_matcher::impl {
       for (int32_t tok : c->specials_of(term)) fn(f, tok);
     }
   }
+  // With `left` tokens left (-1: no budget), the document can still be finished
+  // after a special token consumes the literal at f (one token per later byte).
+  bool special_fits(const frame& f, int64_t left) {
+    return left < 0 || c->g().min_suffix[f.pos + 1] + m.pool().min_finish(f.parent) <= uint64_t(left - 1);
+  }
 
   void fill(std::span<uint32_t> mask) {
     std::memset(mask.data(), 0, mask.size_bytes());
@@ -136,8 +141,7 @@ struct grammar_matcher::impl {
     int64_t left = max_tokens >= 0 ? max_tokens - int64_t(history.size() - 1) : -1;
     if (left != 0)
       for_each_special(s, [&](const frame& f, int32_t tok) {
-        if (left > 0 && c->g().min_suffix[f.pos + 1] + m.pool().min_finish(f.parent) > uint64_t(left - 1)) return;
-        mask[size_t(tok) >> 5] |= 1u << (tok & 31);
+        if (special_fits(f, left)) mask[size_t(tok) >> 5] |= 1u << (tok & 31);
       });
     if (max_tokens >= 0) {
       int64_t remaining = max_tokens - int64_t(history.size() - 1);
@@ -216,14 +220,20 @@ bool grammar_matcher::can_accept(int32_t token) {
   if (token < 0 || size_t(token) >= v.bytes.size() || p_->ended.back()) return false;
   const pda_state& s = p_->cur();
   if (s.complete && std::find(v.eos.begin(), v.eos.end(), token) != v.eos.end()) return true;
-  if (v.special[token]) return false;
-  const std::string& b = v.bytes[token];
-  if (b.empty()) return false;
   int64_t remaining = -1;
   if (p_->max_tokens >= 0) {
     remaining = p_->max_tokens - int64_t(p_->history.size() - 1);
     if (remaining <= 0) return false;
   }
+  if (v.special[token]) {
+    bool found = false;
+    p_->for_each_special(s, [&](const frame& f, int32_t tok) {
+      found = found || (tok == token && p_->special_fits(f, remaining));
+    });
+    return found;
+  }
+  const std::string& b = v.bytes[token];
+  if (b.empty()) return false;
   pda_state& a = p_->buf(0);
   pda_state& c = p_->buf(1);
   a = s;
