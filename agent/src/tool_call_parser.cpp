@@ -522,6 +522,15 @@ parsed_output parse_model_output(std::string_view text, const parse_options& opt
   return out;
 }
 
+tool_call_syntax syntax_of(tern::engine::tool_call_format f) noexcept {
+  switch (f) {
+    case tern::engine::tool_call_format::hermes: return tool_call_syntax::hermes;
+    case tern::engine::tool_call_format::llama3_json: return tool_call_syntax::llama3_json;
+    case tern::engine::tool_call_format::deepseek_r1: return tool_call_syntax::deepseek_r1;
+  }
+  return tool_call_syntax::automatic;
+}
+
 parsed_output parse_model_output(std::string_view text, tool_call_syntax syntax, const std::vector<std::string>& known_tools,
                                  std::string_view id_prefix) {
   parse_options o;

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <tern/agent/message.hpp>
+#include <tern/engine/tool_calls.hpp>
 #include <tern/tools/schema_validator.hpp>
 
 #include <map>
@@ -71,6 +72,9 @@ struct parse_options {
 };
 
 parsed_output parse_model_output(std::string_view text, const parse_options& options);
+
+// The syntax that reads what compile_tool_call_grammar(f, ...) generates.
+tool_call_syntax syntax_of(tern::engine::tool_call_format f) noexcept;
 
 parsed_output parse_model_output(std::string_view text, tool_call_syntax syntax = tool_call_syntax::automatic,
                                  const std::vector<std::string>& known_tools = {},
