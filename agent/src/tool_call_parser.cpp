@@ -89,6 +89,20 @@ std::size_t json_extent(std::string_view s, std::size_t start, std::string& open
   return npos;
 }
 
+// Where `marker` follows the JSON object that starts at the first non-blank
+// byte from `from` (only blanks between), or npos. String-aware, so a marker
+// inside an argument string ("</tool_call>" in a note) does not end the block.
+std::size_t marker_after_json(std::string_view s, std::size_t from, std::string_view marker) {
+  const auto j = s.find_first_not_of(" \t\r\n", from);
+  if (j == npos || s[j] != '{') return npos;
+  std::string open;
+  bool in_string = false;
+  const auto e = json_extent(s, j, open, in_string);
+  if (e == npos) return npos;
+  const auto m = s.find_first_not_of(" \t\r\n", e);
+  return m != npos && s.substr(m).starts_with(marker) ? m : npos;
+}
+
 class parser {
  public:
   parser(const parse_options& o, parsed_output& out) : o_(o), out_(out) {}
@@ -229,8 +243,10 @@ class parser {
       }
       content.append(text.substr(pos, open - pos));
       const auto body_start = open + k_call_open.size();
-      const auto close = text.find(k_call_close, body_start);
-      const auto reopen = text.find(k_call_open, body_start);
+      auto close = marker_after_json(text, body_start, k_call_close);
+      const bool exact = close != npos;
+      if (!exact) close = text.find(k_call_close, body_start);
+      const auto reopen = exact ? npos : text.find(k_call_open, body_start);
       const std::string where = fmt::format("<tool_call> block {}", ++n_block);
       const std::size_t mark = out_.problems.size();  // repairs count only if the call is kept
       std::size_t body_end = close, next = close == npos ? npos : close + k_call_close.size();
@@ -447,8 +463,18 @@ class parser {
       const std::string where = fmt::format("DeepSeek tool call {}", ++n_call);
       const std::size_t mark = out_.problems.size();  // repairs count only if the call is kept
       const auto body_start = b + k_ds_call_begin.size();
-      auto e = region.find(k_ds_call_end, body_start);
-      const auto next_b = region.find(k_ds_call_begin, body_start);
+      auto e = npos;
+      // String-aware when the layout is exact: TYPE<｜tool▁sep｜>NAME\n```json\n{...}\n```<｜tool▁call▁end｜>
+      if (const auto sep = region.find(k_ds_sep, body_start); sep != npos) {
+        const auto nl = region.find('\n', sep);
+        if (nl != npos && region.substr(nl + 1).starts_with("```json")) {
+          const auto fence = marker_after_json(region, nl + 8, "```");
+          if (fence != npos && region.substr(fence + 3).starts_with(k_ds_call_end)) e = fence + 3;
+        }
+      }
+      const bool exact = e != npos;
+      if (!exact) e = region.find(k_ds_call_end, body_start);
+      const auto next_b = exact ? npos : region.find(k_ds_call_begin, body_start);
       std::size_t body_end, next;
       bool ok_end = true, at_end = false;
       if (next_b < e) {  // covers e == npos
