@@ -17,6 +17,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 
 using namespace tern;
@@ -26,40 +28,22 @@ using engine::tool_mode;
 
 namespace {
 
-// Travel, calendar and CRM tools: formats, patterns, bounds, enums, nested
-// objects and arrays, anyOf, and a recursive schema.
-const std::vector<tool_definition> tools = {
-    {"search_flights", R"({"type":"object","properties":{
-        "from":{"type":"string","pattern":"^[A-Z]{3}$"},"to":{"type":"string","pattern":"^[A-Z]{3}$"},
-        "date":{"type":"string","format":"date"},"passengers":{"type":"integer","minimum":1,"maximum":9},
-        "cabin":{"enum":["economy","premium","business"]}},
-        "required":["from","to","date"],"additionalProperties":false})"},
-    {"book_hotel", R"({"type":"object","properties":{
-        "hotel_id":{"type":"string","minLength":1,"maxLength":12},"check_in":{"type":"string","format":"date"},
-        "nights":{"type":"integer","minimum":1,"maximum":30},
-        "guests":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"object","properties":{
-            "name":{"type":"string","maxLength":20},"age":{"type":"integer","minimum":0,"maximum":120}},
-            "required":["name"],"additionalProperties":false}}},
-        "required":["hotel_id","check_in","nights","guests"],"additionalProperties":false})"},
-    {"create_event", R"({"type":"object","properties":{
-        "title":{"type":"string","maxLength":40},"start":{"type":"string","format":"date-time"},
-        "attendees":{"type":"array","maxItems":3,"items":{"type":"string","format":"email"}},
-        "recurrence":{"anyOf":[{"type":"null"},{"type":"object","properties":{
-            "freq":{"enum":["daily","weekly","monthly"]},"count":{"type":"integer","minimum":1,"maximum":52}},
-            "required":["freq"],"additionalProperties":false}]}},
-        "required":["title","start"],"additionalProperties":false})"},
-    {"crm_update_contact", R"({"type":"object","properties":{
-        "id":{"type":"integer","minimum":1},
-        "fields":{"type":"object","properties":{"phone":{"type":"string","pattern":"^\\+?[0-9]{6,12}$"},
-            "tags":{"type":"array","maxItems":2,"items":{"enum":["vip","lead","churned"]}},
-            "score":{"type":"number","minimum":0,"maximum":100}},"additionalProperties":false}},
-        "required":["id","fields"],"additionalProperties":false})"},
-    {"org_chart", R"({"$defs":{"node":{"type":"object","properties":{
-        "name":{"type":"string","maxLength":16},"reports":{"type":"array","maxItems":2,"items":{"$ref":"#/$defs/node"}}},
-        "required":["name"],"additionalProperties":false}},
-        "type":"object","properties":{"root":{"$ref":"#/$defs/node"}},"required":["root"],"additionalProperties":false})"},
-    {"get_time", ""},
-};
+// Travel, calendar and CRM tools (tests/data/tool-schemas/toolcall_tools.json):
+// formats, patterns, bounds, enums, nested objects and arrays, anyOf, and a
+// recursive schema.
+std::vector<tool_definition> load_tools() {
+  auto p = test::fixture("tool-schemas/toolcall_tools.json");
+  REQUIRE(p);
+  std::ifstream in(*p, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto doc = json::parse(text);
+  REQUIRE(doc);
+  std::vector<tool_definition> out;
+  for (const auto& t : doc->as_array())
+    out.push_back({std::string(t.at("name").as_string()), boost::json::serialize(t.at("parameters"))});
+  REQUIRE(out.size() >= 6);
+  return out;
+}
 
 struct model_fixture {
   std::shared_ptr<const engine::model> m;
@@ -92,9 +76,10 @@ struct mode_case {
 // Runs sampled turns per format and mode on one model.
 void run_turns(const model_fixture& f, std::span<const tool_call_format> formats, std::span<const mode_case> modes,
                int max_tokens) {
+  const auto tools = load_tools();
   std::map<std::string, tools::schema_validator, std::less<>> validators;
   for (const auto& t : tools) {
-    auto schema = json::parse(t.parameters_schema.empty() ? std::string("{}") : t.parameters_schema);
+    auto schema = json::parse(t.parameters_schema);
     REQUIRE(schema);
     auto v = tools::schema_validator::compile(*schema);
     REQUIRE(v);
