@@ -40,88 +40,180 @@ flat_trie flat_trie::build(std::vector<std::pair<std::string_view, int32_t>> ent
   return t;
 }
 
+int utf8_clean_next(int u, uint8_t b) {
+  const bool cont = b >= 0x80 && b <= 0xBF;
+  switch (u) {
+    case u8_start:
+      if (b >= 0x20 && b <= 0x7E) return b == '"' || b == '\\' ? -1 : u8_start;
+      if (b >= 0xC2 && b <= 0xDF) return u8_cont1;
+      if (b == 0xE0) return u8_e0;
+      if (b == 0xED) return u8_ed;
+      if (b >= 0xE1 && b <= 0xEF) return u8_cont2;
+      if (b == 0xF0) return u8_f0;
+      if (b >= 0xF1 && b <= 0xF3) return u8_cont3;
+      if (b == 0xF4) return u8_f4;
+      return -1;
+    case u8_cont1: return cont ? u8_start : -1;
+    case u8_cont2: return cont ? u8_cont1 : -1;
+    case u8_cont3: return cont ? u8_cont2 : -1;
+    case u8_e0: return b >= 0xA0 && b <= 0xBF ? u8_cont1 : -1;
+    case u8_ed: return b >= 0x80 && b <= 0x9F ? u8_cont1 : -1;
+    case u8_f0: return b >= 0x90 && b <= 0xBF ? u8_cont2 : -1;
+    case u8_f4: return b >= 0x80 && b <= 0x8F ? u8_cont2 : -1;
+    default: return -1;
+  }
+}
+
+void flat_trie::add_subtree_bytes() {
+  below.assign(n_nodes(), {});
+  clean.assign(n_nodes(), uint8_t((1u << u8_n) - 1));
+  // Children follow their parent in depth-first order, so a reverse sweep sees
+  // every child before its parent.
+  for (size_t i = n_nodes(); i-- > 1;) {
+    for (uint32_t c = uint32_t(i) + 1; c < end[i]; c = end[c]) {
+      below[i][byte[c] >> 6] |= uint64_t(1) << (byte[c] & 63);
+      for (int w = 0; w < 4; ++w) below[i][w] |= below[c][w];
+      for (int u = 0; u < u8_n; ++u) {
+        int v = utf8_clean_next(u, byte[c]);
+        if (v < 0 || !((clean[c] >> v) & 1)) clean[i] &= uint8_t(~(1u << u));
+      }
+    }
+  }
+  for (uint32_t c = 1; c < end[0]; c = end[c]) {
+    below[0][byte[c] >> 6] |= uint64_t(1) << (byte[c] & 63);
+    for (int w = 0; w < 4; ++w) below[0][w] |= below[c][w];
+  }
+}
+
 namespace {
 
-// One pass over the trie in depth-first order; a dead DFA state skips the
-// node's whole subtree. Iterative: this loop is the cost of a new terminal state.
-// The vocabulary trie with bytes replaced by a DFA's byte classes: tokens
-// whose class sequences are equal share a path, so one DFA's states walk a much
-// smaller trie (a free JSON string has a handful of classes).
-struct class_merger {
-  const flat_trie& bt;
-  const std::array<uint16_t, 256>& cls;
-  flat_trie& out;
-  std::vector<std::vector<uint32_t>> scratch;  // per depth: the group being built
-
-  // `nodes` are byte-trie nodes with equal class paths; out's last node stands for them.
-  void merge(const std::vector<uint32_t>& nodes, uint16_t depth) {
-    uint32_t me = uint32_t(out.n_nodes() - 1);
-    for (uint32_t n : nodes)
-      for (uint32_t k = bt.tok_begin[n]; k < bt.tok_begin[n + 1]; ++k) out.toks.push_back(bt.toks[k]);
-    // children by class: classes in order, each class's children in trie order
-    std::array<uint32_t, 257> count{};
-    size_t total = 0;
-    for (uint32_t n : nodes)
-      for (uint32_t c = n + 1; c < bt.end[n]; c = bt.end[c]) ++count[cls[bt.byte[c]] + 1], ++total;
-    if (total == 0) {
-      out.end[me] = uint32_t(out.n_nodes());
-      return;
+// What a DFA state does to subtrees, computed for the states a walk meets:
+// `bytes`, the bytes on which it stays where it is; `text`, whether every clean
+// UTF-8 character (see utf8_clean_next) leads back to it through live,
+// non-accepting states (a JSON string body: free strings, keys). Either lets a
+// whole subtree be taken without a walk.
+class loop_sets {
+ public:
+  struct info {
+    std::array<uint64_t, 4> bytes{};
+    bool any = false;
+    bool text = false;
+  };
+  explicit loop_sets(const dfa& d) : d_(d), idx_(d.n_states(), -1) {}
+  const info& of(int32_t s) {
+    if (idx_[s] < 0) {
+      info m;
+      for (int b = 0; b < 256; ++b)
+        if (d_.step(s, uint8_t(b)) == s) m.bytes[b >> 6] |= uint64_t(1) << (b & 63), m.any = true;
+      m.text = !d_.accept[s] && reads_text(s);
+      idx_[s] = int32_t(sets_.size());
+      sets_.push_back(m);
     }
-    for (size_t k = 1; k < count.size(); ++k) count[k] += count[k - 1];
-    if (scratch.size() <= depth) scratch.resize(depth + 1);
-    std::vector<uint32_t> sorted(total);
-    std::array<uint32_t, 257> fill = count;
-    for (uint32_t n : nodes)
-      for (uint32_t c = n + 1; c < bt.end[n]; c = bt.end[c]) sorted[fill[cls[bt.byte[c]]]++] = c;
-    for (size_t k = 0; k < 256; ++k) {
-      if (count[k] == count[k + 1]) continue;
-      auto& group = scratch[depth];
-      group.assign(sorted.begin() + count[k], sorted.begin() + count[k + 1]);
-      out.byte.push_back(uint8_t(k));
-      out.end.push_back(0);
-      out.depth.push_back(uint16_t(depth + 1));
-      out.tok_begin.push_back(uint32_t(out.toks.size()));
-      std::vector<uint32_t> mine;
-      mine.swap(group);
-      merge(mine, uint16_t(depth + 1));
-    }
-    out.end[me] = uint32_t(out.n_nodes());
+    return sets_[size_t(idx_[s])];
   }
+
+ private:
+  // Every clean character from decoder state u, starting in DFA state t, ends
+  // in `home`, passing only live, non-accepting states.
+  bool chars_return(int32_t home, int32_t t, int u, int depth) {
+    for (int b = 0; b < 256; ++b) {
+      int v = utf8_clean_next(u, uint8_t(b));
+      if (v < 0) continue;
+      int32_t x = d_.step(t, uint8_t(b));
+      if (v == u8_start) {
+        if (x != home) return false;
+        continue;
+      }
+      if (x == dead || d_.accept[x] || depth > 3) return false;
+      // Continuations in one range usually reach one state: check it once.
+      uint64_t key = (uint64_t(uint32_t(x)) << 8) | uint64_t(v);
+      if (std::find(checked_.begin(), checked_.end(), key) != checked_.end()) continue;
+      if (!chars_return(home, x, v, depth + 1)) return false;
+      checked_.push_back(key);
+    }
+    return true;
+  }
+  bool reads_text(int32_t s) {
+    checked_.clear();
+    return chars_return(s, s, u8_start, 0);
+  }
+
+  const dfa& d_;
+  std::vector<int32_t> idx_;
+  std::vector<info> sets_;
+  std::vector<uint64_t> checked_;
 };
 
-void build_entry(const dfa& d, const flat_trie& t, bool by_class, const token_vocabulary::impl& v, int32_t q,
-                 lexer_entry& e,
+bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) {
+  return ((a[0] & ~b[0]) | (a[1] & ~b[1]) | (a[2] & ~b[2]) | (a[3] & ~b[3])) == 0;
+}
+
+// One pass over the vocabulary trie in depth-first order with the DFA alone
+// (this loop is the cost of a terminal state's first visit). A dead state
+// skips the node's subtree; a live, non-accepting state that loops on every
+// byte below the node takes the whole subtree without walking it.
+void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
                  std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
   st[0] = q;
+  loop_sets loops(d);
   const uint32_t n = uint32_t(t.n_nodes());
+  // Work in the cheaper direction: a wide state (most first bytes live) starts
+  // from every token and clears the ones that fall out, a narrow one sets the
+  // ones that stay in. The first bytes decide which.
+  size_t live = 0;
+  for (uint32_t c = 1; c < n; c = t.end[c])
+    if (d.step(q, t.byte[c]) != dead) live += t.tok_begin[t.end[c]] - t.tok_begin[c];
+  const bool wide = live * 2 > t.toks.size();
   uint32_t* bits = e.inner.data();
-  uint32_t i = 1;
-  while (i < n) {
-    uint32_t dep = t.depth[i];
-    int32_t s = by_class ? d.next[size_t(st[dep - 1]) * size_t(d.n_classes) + t.byte[i]] : d.step(st[dep - 1], t.byte[i]);
-    if (s == dead) {
-      i = t.end[i];
-      continue;
-    }
-    for (uint32_t k = t.tok_begin[i]; k < t.tok_begin[i + 1]; ++k) {
+  if (wide) std::copy(v.all_tokens.begin(), v.all_tokens.end(), e.inner.begin());
+  auto set_range = [&](uint32_t a, uint32_t b) {
+    for (uint32_t k = a; k < b; ++k) {
       int32_t tok = t.toks[k];
       bits[size_t(tok) >> 5] |= 1u << (tok & 31);
     }
-    if (t.end[i] == i + 1) {
+  };
+  auto clear_range = [&](uint32_t a, uint32_t b) {
+    for (uint32_t k = a; k < b; ++k) {
+      int32_t tok = t.toks[k];
+      bits[size_t(tok) >> 5] &= ~(1u << (tok & 31));
+    }
+  };
+  const bool can_skip = !t.below.empty();
+  auto skippable = [&](const loop_sets::info& l, uint32_t node) {
+    return (l.text && (t.clean[node] & 1)) || (l.any && subset(t.below[node], l.bytes));
+  };
+  uint32_t i = 1;
+  while (i < n) {
+    uint32_t dep = t.depth[i];
+    int32_t s = d.step(st[dep - 1], t.byte[i]);
+    const uint32_t stop = t.end[i];
+    if (s == dead) {
+      if (wide) clear_range(t.tok_begin[i], t.tok_begin[stop]);
+      i = stop;
+      continue;
+    }
+    if (!wide) set_range(t.tok_begin[i], t.tok_begin[i + 1]);
+    if (stop == i + 1) {
       ++i;
       continue;
     }
-    if (d.accept[s])
-      for (uint32_t k = t.tok_begin[i + 1]; k < t.tok_begin[t.end[i]]; ++k) {
+    if (d.accept[s]) {
+      for (uint32_t k = t.tok_begin[i + 1]; k < t.tok_begin[stop]; ++k) {
         int32_t tok = t.toks[k];
         suffixes.emplace_back(std::string_view(v.bytes[tok]).substr(dep), tok);
       }
+    } else if (can_skip && stop - i > 4 && skippable(loops.of(s), i)) {
+      if (!wide) set_range(t.tok_begin[i + 1], t.tok_begin[stop]);
+      i = stop;
+      continue;
+    }
     if (d.has_out[s]) {
       st[dep] = s;
       ++i;
     } else {
-      i = t.end[i];
+      if (wide) clear_range(t.tok_begin[i + 1], t.tok_begin[stop]);
+      i = stop;
     }
   }
 }
@@ -132,25 +224,6 @@ void build_entry(const dfa& d, const flat_trie& t, bool by_class, const token_vo
 namespace tern::engine {
 using namespace grammar_detail;
 
-std::shared_ptr<const flat_trie> token_vocabulary::impl::classes(const dfa& d) {
-  std::string key(reinterpret_cast<const char*>(d.byte_class.data()), sizeof(d.byte_class));
-  {
-    std::lock_guard lock(mu);
-    if (auto it = class_tries.find(key); it != class_tries.end()) return it->second;
-  }
-  auto t = std::make_shared<flat_trie>();
-  t->byte.push_back(0);
-  t->end.push_back(0);
-  t->depth.push_back(0);
-  t->tok_begin.push_back(0);
-  class_merger m{trie, d.byte_class, *t, {}};
-  m.merge({0}, 0);
-  t->tok_begin.push_back(uint32_t(t->toks.size()));
-  std::lock_guard lock(mu);
-  if (class_tries.size() < 4096) class_tries.emplace(std::move(key), t);
-  return t;
-}
-
 entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_hash, int32_t q) {
   std::string key = key_hash + "#" + std::to_string(q);
   {
@@ -160,15 +233,7 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
-  // A class trie costs about ten byte-trie walks to build: worth it for DFAs
-  // with many states (length-counting strings), or when already built.
-  std::shared_ptr<const flat_trie> ct;
-  if (d.n_states() > 16) ct = classes(d);
-  if (ct) {
-    build_entry(d, *ct, true, *this, q, *e, suffixes);
-  } else {
-    build_entry(d, trie, false, *this, q, *e, suffixes);
-  }
+  build_entry(d, trie, *this, q, *e, suffixes);
   e->suffixes = flat_trie::build(std::move(suffixes));
   std::lock_guard lock(mu);
   constexpr size_t cache_limit = size_t(512) << 20;
@@ -232,3 +297,4 @@ std::shared_ptr<const constraint> make_constraint(std::shared_ptr<const grammar>
 }
 
 }  // namespace tern::engine
+

@@ -8,6 +8,7 @@
 
 #include <tern/engine/grammar.hpp>
 
+#include <array>
 #include <mutex>
 #include <span>
 #include <unordered_map>
@@ -20,10 +21,24 @@ struct flat_trie {
   std::vector<uint16_t> depth;      // [node]: bytes from the root
   std::vector<uint32_t> tok_begin;  // [node + 1]: tokens of node n are toks[tok_begin[n], tok_begin[n+1])
   std::vector<int32_t> toks;
+  // [node]: 256-bit set of the bytes on edges strictly below the node (filled
+  // by add_subtree_bytes, only for the vocabulary trie). A DFA state that loops
+  // on all of them accepts the whole subtree without a walk.
+  std::vector<std::array<uint64_t, 4>> below;
+  // [node]: bit u set when every path below the node, read from UTF-8 decoder
+  // state u (utf8_state), is clean JSON string text: whole characters other
+  // than '"', '\\' and controls, the last one possibly cut short.
+  std::vector<uint8_t> clean;
   size_t n_nodes() const { return byte.size(); }
+  void add_subtree_bytes();
   // entries: (bytes, token); empty byte strings are skipped.
   static flat_trie build(std::vector<std::pair<std::string_view, int32_t>> entries);
 };
+
+// UTF-8 decoder states (RFC 3629 byte ranges) for the clean-text flags above.
+enum utf8_state : uint8_t { u8_start, u8_cont1, u8_cont2, u8_cont3, u8_e0, u8_ed, u8_f0, u8_f4, u8_n };
+// The decoder state after byte b in state u, or -1 when b is not clean there.
+int utf8_clean_next(int u, uint8_t b);
 
 struct lexer_entry {
   std::vector<uint32_t> inner;  // bitset over the vocabulary
@@ -48,14 +63,12 @@ struct token_vocabulary::impl {
   // id: a grammar terminal that is exactly this literal may be matched by the token.
   std::vector<std::pair<int32_t, std::string>> special_text;
   const std::string* special_text_of(int32_t id) const;
+  std::vector<uint32_t> all_tokens;  // bitset of the tokens in the trie (not special, not empty)
   // Shared across grammars: terminals with equal DFAs (a free JSON string is
   // the same everywhere) compute their entries once per model.
   std::mutex mu;
   std::unordered_map<std::string, grammar_detail::entry_ptr> cache;
   size_t cache_bytes = 0;
-  // Class tries per DFA byte-class map (see merge_classes).
-  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::flat_trie>> class_tries;
-  std::shared_ptr<const grammar_detail::flat_trie> classes(const grammar_detail::dfa& d);
   grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
 };
 

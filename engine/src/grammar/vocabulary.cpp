@@ -1,15 +1,15 @@
-// Token vocabularies for masks: from byte strings, or read from a GGUF file's
-// tokenizer metadata. The GGUF reading here covers only the key-value section
-// (GGUF v2/v3 layout: magic, version, tensor count, kv count, then typed
-// key-values) and stops before the tensor infos.
+// Token vocabularies for masks: from byte strings, or from a GGUF file's
+// tokenizer metadata through the engine's GGUF reader and vocab_from_gguf.
 #include "grammar/token_index.hpp"
+
+#include <tern/engine/gguf.hpp>
+#include <tern/engine/tokenizer.hpp>
+#include <tern/engine/vocab.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
-#include <cstring>
-#include <fstream>
 
 namespace tern::engine {
 using namespace grammar_detail;
@@ -51,76 +51,13 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
     p->max_len = std::max(p->max_len, p->bytes[i].size());
   }
   p->trie = flat_trie::build(std::move(entries));
+  p->trie.add_subtree_bytes();
+  p->all_tokens.assign(p->words, 0);
+  for (int32_t t : p->trie.toks) p->all_tokens[size_t(t) >> 5] |= 1u << (t & 31);
   return std::make_shared<const token_vocabulary>(std::move(p));
 }
 
 namespace {
-
-class gguf_kv_reader {
- public:
-  gguf_kv_reader(std::string data, std::string name) : d_(std::move(data)), name_(std::move(name)) {}
-
-  tern::error err(std::string msg) const {
-    return tern::error(errc::parse_error, std::move(msg)).at(fmt::format("byte {}", pos_)).at(name_);
-  }
-  template <class T>
-  result<T> get() {
-    if (d_.size() - pos_ < sizeof(T)) return err("unexpected end of file");
-    T v;
-    std::memcpy(&v, d_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  result<std::string_view> str() {
-    TERN_TRY(uint64_t n, get<uint64_t>());
-    if (n > d_.size() - pos_) return err("string extends past the end of the file");
-    std::string_view s(d_.data() + pos_, n);
-    pos_ += n;
-    return s;
-  }
-  static size_t scalar_size(uint32_t type) {
-    static const std::array<size_t, 13> sz = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    return type < sz.size() ? sz[type] : 0;
-  }
-  result<void> skip(uint32_t type) {
-    if (type == 8) {
-      TERN_TRY(auto s, str());
-      (void)s;
-      return ok();
-    }
-    if (type == 9) {
-      TERN_TRY(uint32_t et, get<uint32_t>());
-      TERN_TRY(uint64_t n, get<uint64_t>());
-      if (et == 8 || et == 9) {
-        for (uint64_t i = 0; i < n; ++i) TERN_CHECK(skip(et));
-        return ok();
-      }
-      size_t sz = scalar_size(et);
-      if (sz == 0) return err(fmt::format("unknown array element type {}", et));
-      if (n > (d_.size() - pos_) / sz) return err("array extends past the end of the file");
-      pos_ += n * sz;
-      return ok();
-    }
-    size_t sz = scalar_size(type);
-    if (sz == 0) return err(fmt::format("unknown value type {}", type));
-    if (d_.size() - pos_ < sz) return err("unexpected end of file");
-    pos_ += sz;
-    return ok();
-  }
-  result<uint64_t> uint_value(uint32_t type) {
-    switch (type) {
-      case 4: { TERN_TRY(uint32_t v, get<uint32_t>()); return uint64_t(v); }
-      case 5: { TERN_TRY(int32_t v, get<int32_t>()); return uint64_t(v); }
-      case 10: { TERN_TRY(uint64_t v, get<uint64_t>()); return v; }
-      case 11: { TERN_TRY(int64_t v, get<int64_t>()); return uint64_t(v); }
-      default: return err(fmt::format("expected an integer, found type {}", type));
-    }
-  }
-
-  size_t pos_ = 0;
-  std::string d_;
-  std::string name_;
-};
 
 // GPT-2 byte-level BPE spells byte b as a printable code point: printable
 // Latin-1 bytes as themselves, the others as 256 + n in byte order.
@@ -154,9 +91,9 @@ bool decode_gpt2(std::string_view s, std::string& out) {
 
 // SentencePiece spelling: U+2581 for space, <0xHH> for raw bytes.
 std::string decode_spm(std::string_view s) {
-  if (s.size() == 6 && s.substr(0, 3) == "<0x" && s[5] == '>') {
-    return std::string(1, char(std::stoi(std::string(s.substr(3, 2)), nullptr, 16)));
-  }
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  if (s.size() == 6 && s.substr(0, 3) == "<0x" && s[5] == '>' && hex(s[3]) >= 0 && hex(s[4]) >= 0)
+    return std::string(1, char(hex(s[3]) * 16 + hex(s[4])));
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s.substr(i, 3) == "\xE2\x96\x81") {
@@ -172,87 +109,36 @@ std::string decode_spm(std::string_view s) {
 }  // namespace
 
 result<std::shared_ptr<const token_vocabulary>> load_token_vocabulary(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return fail(errc::io_error, "cannot open file").at(path.string());
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return fail(errc::io_error, ec.message()).at(path.string());
-  std::string data(size, '\0');
-  if (!f.read(data.data(), std::streamsize(size))) return fail(errc::io_error, "cannot read file").at(path.string());
-  gguf_kv_reader r(std::move(data), path.string());
-  TERN_TRY(uint32_t magic, r.get<uint32_t>());
-  if (magic != 0x46554747u) return r.err("not a GGUF file (bad magic)");
-  TERN_TRY(uint32_t version, r.get<uint32_t>());
-  if (version < 2 || version > 3) return r.err(fmt::format("GGUF version {} is not supported", version));
-  TERN_TRY(uint64_t n_tensors, r.get<uint64_t>());
-  (void)n_tensors;
-  TERN_TRY(uint64_t n_kv, r.get<uint64_t>());
-  std::vector<std::string> tokens;
-  std::vector<int32_t> types;
-  std::vector<int32_t> eos;
-  std::string model = "gpt2";
-  bool have_tokens = false;
-  for (uint64_t i = 0; i < n_kv; ++i) {
-    TERN_TRY(std::string_view key, r.str());
-    TERN_TRY(uint32_t type, r.get<uint32_t>());
-    if (key == "tokenizer.ggml.tokens" && type == 9) {
-      TERN_TRY(uint32_t et, r.get<uint32_t>());
-      TERN_TRY(uint64_t n, r.get<uint64_t>());
-      if (et != 8) return r.err("tokenizer.ggml.tokens is not a string array");
-      if (n > (r.d_.size() - r.pos_) / 8) return r.err("tokenizer.ggml.tokens: count exceeds the file");
-      tokens.reserve(n);
-      for (uint64_t k = 0; k < n; ++k) {
-        TERN_TRY(std::string_view s, r.str());
-        tokens.emplace_back(s);
-      }
-      have_tokens = true;
-    } else if (key == "tokenizer.ggml.token_type" && type == 9) {
-      TERN_TRY(uint32_t et, r.get<uint32_t>());
-      TERN_TRY(uint64_t n, r.get<uint64_t>());
-      if (et != 5 && et != 4) return r.err("tokenizer.ggml.token_type is not an int32 array");
-      if (n > (r.d_.size() - r.pos_) / 4) return r.err("tokenizer.ggml.token_type: count exceeds the file");
-      types.reserve(n);
-      for (uint64_t k = 0; k < n; ++k) {
-        TERN_TRY(int32_t t, r.get<int32_t>());
-        types.push_back(t);
-      }
-    } else if ((key == "tokenizer.ggml.eos_token_id" || key == "tokenizer.ggml.eot_token_id") && type != 9 && type != 8) {
-      TERN_TRY(uint64_t v, r.uint_value(type));
-      eos.push_back(int32_t(v));
-    } else if (key == "tokenizer.ggml.model" && type == 8) {
-      TERN_TRY(std::string_view m, r.str());
-      model = std::string(m);
-    } else {
-      TERN_CHECK(r.skip(type));
-    }
-  }
-  if (!have_tokens) return fail(errc::not_found, "no tokenizer.ggml.tokens").at(path.string());
-  if (!types.empty() && types.size() != tokens.size())
-    return fail(errc::parse_error, "tokenizer.ggml.token_type and tokens differ in count").at(path.string());
-  std::vector<std::string> bytes(tokens.size());
-  std::vector<uint8_t> special(tokens.size(), 0);
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    int32_t t = types.empty() ? 1 : types[i];
-    // 1 normal, 6 byte; control (3), unknown (2), user-defined (4), unused (5) never appear in
-    // documents as text. Control and user-defined tokens keep their text (stored verbatim, not
-    // byte-encoded), so a grammar literal of exactly that text can be matched by the token.
-    if (t != 1 && t != 6) {
+  TERN_TRY(auto file, gguf_file::open(path));
+  auto vr = vocab_from_gguf(file);
+  if (!vr) return std::move(vr).error().at(path.string());
+  const vocab& v = *vr;
+  std::vector<std::string> bytes(v.tokens.size());
+  std::vector<uint8_t> special(v.tokens.size(), 0);
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    token_type t = v.types.empty() ? token_type::normal : v.types[i];
+    // Control, unknown, user-defined and unused tokens never appear in documents as text.
+    // Control and user-defined tokens keep their text (stored verbatim, not byte-encoded),
+    // so a grammar literal of exactly that text can be matched by the token.
+    if (t != token_type::normal && t != token_type::byte) {
       special[i] = 1;
-      if (t == 3 || t == 4) bytes[i] = tokens[i];
+      if (t == token_type::control || t == token_type::user_defined) bytes[i] = v.tokens[i];
       continue;
     }
-    if (model == "llama") {
-      bytes[i] = decode_spm(tokens[i]);
-    } else if (!decode_gpt2(tokens[i], bytes[i])) {
+    if (v.model == vocab_model::spm) {
+      bytes[i] = decode_spm(v.tokens[i]);
+    } else if (!decode_gpt2(v.tokens[i], bytes[i])) {
       special[i] = 1;
     }
   }
+  std::vector<int32_t> eos;
+  for (token_id e : {v.eos, v.eot})
+    if (e >= 0 && size_t(e) < v.tokens.size()) eos.push_back(e);
   std::sort(eos.begin(), eos.end());
   eos.erase(std::unique(eos.begin(), eos.end()), eos.end());
-  std::erase_if(eos, [&](int32_t e) { return e < 0 || size_t(e) >= tokens.size(); });
-  auto v = make_token_vocabulary(std::move(bytes), std::move(special), std::move(eos));
-  if (!v) return std::move(v).error().at(path.string());
-  return v;
+  auto out = make_token_vocabulary(std::move(bytes), std::move(special), std::move(eos));
+  if (!out) return std::move(out).error().at(path.string());
+  return out;
 }
 
 }  // namespace tern::engine

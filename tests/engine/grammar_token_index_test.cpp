@@ -1,0 +1,150 @@
+// The first-visit token tables (subtree skips for JSON text and looping
+// states, wide states built by clearing a full bitset) against a brute-force
+// reference: random vocabularies made of awkward pieces (multi-byte UTF-8,
+// cut characters, quotes, backslashes, controls), random walks through
+// several schemas and grammars, every mask compared with accept_token tried
+// on every token.
+#include <tern/engine/grammar.hpp>
+#include <tern/engine/maskbench.hpp>
+
+#include "fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <set>
+
+using namespace tern::engine;
+
+namespace {
+
+std::vector<uint32_t> brute_mask(grammar_matcher& m, const token_vocabulary& v) {
+  std::vector<uint32_t> mask(m.mask_words(), 0);
+  for (int32_t t = 0; t < int32_t(v.size()); ++t) {
+    if (m.accept_token(t)) {
+      mask[size_t(t) >> 5] |= 1u << (t & 31);
+      REQUIRE(m.rollback(1));
+    }
+  }
+  return mask;
+}
+
+// Every single byte (so any document can be spelled), then random
+// concatenations of pieces: long runs of clean text make subtrees the skips
+// can take, the odd quote, escape, control or cut UTF-8 sequence breaks them.
+std::shared_ptr<const token_vocabulary> random_vocab(uint32_t seed, size_t n) {
+  static const std::vector<std::string> pieces = {
+      "a", "b", "e", "z", "Q", "0", "7", " ", "-", ".", "\"", "\\", "\\n", "\\\"", "\\u00e9", ",", ":", "{", "}",
+      "[", "]", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xED\x9F\xBF", "\xE4", "\xB8\xAD", "\x80", "\x01",
+      "\x7F", "ab", "name", "true", "null", "12", "e+"};
+  std::mt19937 rng(seed);
+  std::set<std::string> toks;
+  for (int b = 0; b < 256; ++b) toks.insert(std::string(1, char(b)));
+  while (toks.size() < n) {
+    size_t k = 1 + rng() % 8;
+    std::string t;
+    // Mostly clean text, so that subtrees below a prefix are large.
+    for (size_t i = 0; i < k; ++i) t += pieces[rng() % 100 < 80 ? rng() % 10 : rng() % pieces.size()];
+    toks.insert(t);
+  }
+  std::vector<std::string> bytes(toks.begin(), toks.end());
+  std::shuffle(bytes.begin(), bytes.end(), rng);  // token ids unrelated to trie order
+  std::vector<uint8_t> special(bytes.size(), 0);
+  bytes.push_back("");
+  special.push_back(1);
+  auto v = make_token_vocabulary(bytes, special, {int32_t(bytes.size() - 1)});
+  REQUIRE(v);
+  return *v;
+}
+
+// Random walk: at each step the mask must equal the reference; then take a
+// random allowed token (preferring long ones, which move deeper into strings).
+void walk_and_compare(const std::shared_ptr<const constraint>& c, const token_vocabulary& v, std::mt19937& rng,
+                      size_t steps) {
+  auto m = grammar_matcher::create(c);
+  REQUIRE(m);
+  std::vector<uint32_t> mask(m->mask_words());
+  for (size_t step = 0; step < steps; ++step) {
+    m->fill_mask(mask);
+    auto ref = brute_mask(*m, v);
+    INFO("step " << step);
+    REQUIRE(mask == ref);
+    std::vector<int32_t> allowed;
+    for (int32_t t = 0; t < int32_t(v.size()); ++t)
+      if ((mask[size_t(t) >> 5] >> (t & 31)) & 1u && !v.is_special(t)) allowed.push_back(t);
+    if (allowed.empty()) break;
+    int32_t pick = allowed[rng() % allowed.size()];
+    for (int k = 0; k < 3; ++k) {
+      int32_t other = allowed[rng() % allowed.size()];
+      if (v.token_bytes(other).size() > v.token_bytes(pick).size()) pick = other;
+    }
+    REQUIRE(m->accept_token(pick));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("grammar token tables: random vocabularies and walks equal the brute-force masks") {
+  const std::vector<std::string> schemas = {
+      R"({"type":"string"})",
+      R"({"type":"string","maxLength":6})",
+      R"({"type":"string","minLength":3,"maxLength":40})",
+      R"({"type":"string","pattern":"^[a-z ]*$"})",
+      R"({"type":"string","pattern":"^(ab|[0-9e.-])+z?$"})",
+      R"({"type":"object","additionalProperties":{"type":"string"}})",
+      R"({"type":"object","properties":{"name":{"type":"string"},"ab":{"type":"integer"}},"additionalProperties":{"type":"number"}})",
+      R"({"type":"array","items":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"},{"type":"boolean"}]}})",
+      R"({"enum":["a","é中","\"q\""]})",
+  };
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    auto v = random_vocab(seed, 1500);
+    std::mt19937 rng(seed * 7919u);
+    for (const auto& s : schemas) {
+      INFO("seed " << seed << " schema " << s);
+      auto g = compile_json_schema(s);
+      REQUIRE(g);
+      // A fresh constraint per walk; the vocabulary's shared tables carry over.
+      for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 14);
+    }
+  }
+}
+
+TEST_CASE("grammar token tables: grammar text with a text-like loop and a byte loop") {
+  auto v = random_vocab(11, 1200);
+  std::mt19937 rng(5);
+  for (const char* text : {R"(root ::= "x" [^"\\\x00-\x1f]* "\"" [a-z]* ";")",
+                           R"(root ::= ([ -~] | [\u00e9\u4e2d])+ "}")",
+                           R"(root ::= "[" [a-z0-9 ]{0,12} "]")"}) {
+    INFO(text);
+    auto g = compile_grammar_text(text);
+    REQUIRE(g);
+    for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 12);
+  }
+}
+
+TEST_CASE("grammar token tables: Qwen2 free strings and additional keys equal the brute-force masks") {
+  TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
+  auto vr = load_token_vocabulary(path);
+  REQUIRE(vr);
+  auto v = *vr;
+  auto g = compile_json_schema(
+      R"({"type":"object","properties":{"id":{"type":"string","maxLength":30}},"additionalProperties":{"type":"string"}})");
+  REQUIRE(g);
+  auto c = make_constraint(*g, v);
+  auto m = grammar_matcher::create(c);
+  REQUIRE(m);
+  // Positions inside the declared key, an additional key, and string bodies.
+  std::string doc = R"({"id":"中文 text, ok","idx":"Zoë said \"hi\" 😀"})";
+  auto toks = maskbench::greedy_tokenize(*v, doc);
+  REQUIRE(toks);
+  std::vector<uint32_t> mask(m->mask_words());
+  for (size_t i = 0; i < toks->size(); ++i) {
+    m->fill_mask(mask);
+    if (i % 2 == 1) {
+      INFO("token " << i);
+      CHECK(mask == brute_mask(*m, *v));
+    }
+    REQUIRE(m->accept_token((*toks)[i]));
+  }
+  CHECK(m->is_complete());
+}
