@@ -50,6 +50,15 @@ std::size_t possible_stop_prefix(std::string_view text, const std::vector<std::s
   return hold;
 }
 
+// The thought without the whitespace around it (templates put newlines
+// inside the markers; SentencePiece puts a space before the close marker).
+std::string trim_space(std::string_view s) {
+  const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
 // What the loop must know before the first token: the effective budget, the
 // marker tokens, and for a constraint the shortest answer, so that a budget that
 // cannot hold a document is refused before any evaluation.
@@ -207,7 +216,7 @@ result<generation> generate(session& s, const tokenizer& tok, std::span<const st
       } else {
         thought += tok.token_to_piece(next, true);
         if (const auto at = thought.find(rs.close); at != std::string::npos) {
-          out.reasoning = thought.substr(0, at);
+          out.reasoning = trim_space(std::string_view(thought).substr(0, at));
           const std::string rest = thought.substr(at + rs.close.size());
           forced.clear();
           TERN_CHECK(start_answer());
@@ -245,7 +254,7 @@ result<generation> generate(session& s, const tokenizer& tok, std::span<const st
   }
   // The matcher's budget ends only in a complete document.
   if (out.reason == stop_reason::max_tokens && picker && picker->complete()) out.reason = stop_reason::grammar_complete;
-  if (thinking && out.reasoning.empty()) out.reasoning = thought;  // the thought never closed
+  if (thinking && out.reasoning.empty()) out.reasoning = trim_space(thought);  // the thought never closed
   if (out.reason != stop_reason::stop_string && out.reason != stop_reason::cancelled) out.text += detok.flush();
   if (out.reason != stop_reason::cancelled) emit(true);
   out.stats.n_generated = static_cast<std::int64_t>(out.tokens.size());

@@ -78,7 +78,8 @@ struct generation {
   std::string text;                  // the answer's text (cut before a stop string); without the thought
   stop_reason reason = stop_reason::max_tokens;
   generate_stats stats;
-  std::string reasoning;               // reasoning.enabled: the thought, without `open`/`close`
+  std::string reasoning;               // reasoning.enabled: the thought, without `open`/`close` and the
+                                       // whitespace around it
   std::int64_t n_thinking_tokens = 0;  // tokens of the thought, `close` included
 };
 
