@@ -1,6 +1,10 @@
 // JSON Schema -> grammar, checked at the byte level on documents.
 #include <tern/engine/grammar.hpp>
 
+#include "../../engine/src/grammar/schema_validate.hpp"
+
+#include <tern/core/json.hpp>
+
 #include <catch2/catch.hpp>
 
 using tern::engine::compile_json_schema;
@@ -162,4 +166,235 @@ TEST_CASE("schema: standard formats are asserted or refused, other names are ann
   auto r = compile_json_schema(R"({"type":"string","format":"ipv6"})");
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().describe(), Catch::Contains("ipv6"));
+}
+
+// ---- enum/const nodes checked by the instance validator ----------------------
+
+TEST_CASE("schema: enum and const values are filtered by every other keyword of the node") {
+  // Before, sibling keywords of an enum were ignored: "ccc" was accepted.
+  check(R"({"enum":["a","bb","ccc"],"maxLength":2})", {{R"("a")", true}, {R"("bb")", true}, {R"("ccc")", false}});
+  check(R"({"allOf":[{"enum":[1,2,3,4]},{"not":{"enum":[2]}}]})",
+        {{"1", true}, {"2", false}, {"3", true}, {"4", true}, {"5", false}});
+  check(R"({"enum":[{"a":1},{"a":1,"b":2},{"b":3}],"dependencies":{"b":["a"]}})",
+        {{R"({"a":1})", true}, {R"({"a":1,"b":2})", true}, {R"({"b":3})", false}});
+  // oneOf: exactly one branch (4 matches both, so it is out)
+  check(R"({"enum":[4,-4,2.5,"x"],"oneOf":[{"type":"integer"},{"minimum":0}]})",
+        {{"4", false}, {"-4", true}, {"2.5", true}, {R"("x")", true}});
+  check(R"({"enum":[3,6,7.5,9],"multipleOf":3})", {{"3", true}, {"6", true}, {"7.5", false}, {"9", true}});
+  check(R"({"enum":[[1,2],[1,1],[]],"uniqueItems":true})", {{"[1,2]", true}, {"[1,1]", false}, {"[]", true}});
+  check(R"({"enum":[{"k":"a","v":1},{"k":"b","v":"s"},{"k":"a","v":"s"}],
+            "if":{"properties":{"k":{"const":"a"}}},"then":{"properties":{"v":{"type":"integer"}}},
+            "else":{"properties":{"v":{"type":"string"}}}})",
+        {{R"({"k":"a","v":1})", true}, {R"({"k":"b","v":"s"})", true}, {R"({"k":"a","v":"s"})", false}});
+  check(R"({"enum":[{"ab":1},{"x":1},{}],"propertyNames":{"pattern":"^a"},"minProperties":1})",
+        {{R"({"ab":1})", true}, {R"({"x":1})", false}, {"{}", false}});
+  CHECK_FALSE(compile_json_schema(R"({"const":"2024-02-30","format":"date"})"));  // admits nothing
+  check(R"({"enum":["2024-02-28","2024-02-30"],"format":"date"})",
+        {{R"("2024-02-28")", true}, {R"("2024-02-30")", false}});
+  // numbers compare by value, objects regardless of member order
+  check(R"({"enum":[1,2],"not":{"const":1.0}})", {{"1", false}, {"2", true}});
+  check(R"({"enum":[{"a":1,"b":2},{"a":2}],"not":{"enum":[{"b":2,"a":1}]}})",
+        {{R"({"a":1,"b":2})", false}, {R"({"a":2})", true}});
+  // references inside the checked keywords resolve against the root
+  check(R"({"$defs":{"s":{"type":"string"}},"enum":["a",1],"not":{"$ref":"#/$defs/s"}})", {{"1", true}, {R"("a")", false}});
+  // the same value twice is one alternative
+  check(R"({"enum":["a","a"]})", {{R"("a")", true}});
+}
+
+TEST_CASE("schema: allOf conflicts are exact on enum nodes and refused elsewhere") {
+  check(R"({"allOf":[{"enum":[1,2,3],"not":{"const":1}},{"not":{"const":3}}]})", {{"1", false}, {"2", true}, {"3", false}});
+  check(R"({"allOf":[{"enum":["ab","b","a"],"pattern":"a"},{"pattern":"b"}]})",
+        {{R"("ab")", true}, {R"("a")", false}, {R"("b")", false}});
+  auto g = compile_json_schema(R"({"type":"string","allOf":[{"pattern":"a"},{"pattern":"b"}]})");
+  REQUIRE_FALSE(g);
+  CHECK_THAT(g.error().describe(), Catch::Contains("allOf") && Catch::Contains("'pattern'"));
+  auto n = compile_json_schema(R"({"properties":{"p":{"allOf":[{"not":{"type":"null"}},{"not":{"type":"string"}}]}}})");
+  REQUIRE_FALSE(n);
+  CHECK_THAT(n.error().describe(), Catch::Contains("'not'") && Catch::Contains("/properties/p"));
+}
+
+TEST_CASE("schema: what the validator cannot check on an enum node is an error") {
+  auto f = compile_json_schema(R"({"enum":["a@b.c"],"format":"idn-email"})");
+  REQUIRE_FALSE(f);
+  CHECK_THAT(f.error().describe(), Catch::Contains("idn-email"));
+  auto u = compile_json_schema(R"({"properties":{"e":{"enum":[{"a":1}],"unevaluatedProperties":false}}})");
+  REQUIRE_FALSE(u);
+  CHECK_THAT(u.error().describe(), Catch::Contains("unevaluatedProperties") && Catch::Contains("/properties/e"));
+  auto p = compile_json_schema(R"j({"enum":["a"],"pattern":"(?=a)"})j");
+  REQUIRE_FALSE(p);
+  CHECK_THAT(p.error().describe(), Catch::Contains("lookaround"));
+  auto r = compile_json_schema(R"({"enum":[1],"not":{"$ref":"http://x/y.json"}})");
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().describe(), Catch::Contains("$ref"));
+  // a reference cycle that never consumes the instance ends in an error, not a hang
+  auto c = compile_json_schema(R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"not":{"$ref":"#/$defs/a"}}},
+                                   "enum":[1],"not":{"$ref":"#/$defs/a"}})");
+  REQUIRE_FALSE(c);
+  CHECK_THAT(c.error().describe(), Catch::Contains("$ref"));
+  // every candidate rejected: the schema admits nothing, which is refused
+  CHECK_FALSE(compile_json_schema(R"({"enum":[1,2],"minimum":5})"));
+}
+
+TEST_CASE("schema: validator and grammar agree on schemas both handle (brute force)") {
+  using tern::engine::grammar_detail::instance_validator;
+  const char* schemas[] = {
+      R"({"type":"integer","minimum":-3,"exclusiveMaximum":7})",
+      R"({"type":"number","minimum":0,"maximum":2})",
+      R"({"type":"string","minLength":1,"maxLength":3,"pattern":"^[a-c]+$"})",
+      R"({"type":"string","format":"date"})",
+      R"({"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":2})",
+      R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"required":["a"],
+          "additionalProperties":false})",
+      R"({"anyOf":[{"type":"null"},{"type":"boolean"}]})",
+      R"({"type":["string","integer"],"maxLength":1,"maximum":3})",
+  };
+  const char* values[] = {"null", "true", "false", "0", "-3", "-4", "6", "7", "1.5", "2", "2.5", "-0.5",
+                          R"("")", R"("a")", R"("abc")", R"("abcd")", R"("abd")", R"("é")", R"("2024-02-29")",
+                          R"("2024-04-31")", "[]", "[1]", "[1,2]", "[1,2,3]", "[\"x\"]", "{}", R"({"a":1})",
+                          R"({"a":1,"b":"x"})", R"({"b":"x"})", R"({"a":1,"c":2})", R"({"a":"1"})"};
+  for (const char* s : schemas) {
+    auto schema = tern::json::parse(s);
+    REQUIRE(schema);
+    auto g = must(s);
+    instance_validator v(*schema);
+    for (const char* text : values) {
+      auto inst = tern::json::parse(text);
+      REQUIRE(inst);
+      auto canon = tern::engine::canonical_json(text);
+      REQUIRE(canon);
+      auto ok = v.valid(*schema, *inst, "");
+      REQUIRE(ok);
+      INFO(s << "  value: " << text);
+      CHECK(*ok == g->matches(*canon));
+    }
+  }
+}
+
+// ---- long strings --------------------------------------------------------------
+
+TEST_CASE("schema: long maxLength/minLength are exact (block chains)") {
+  auto str = [](size_t n, const std::string& unit = "a") {
+    std::string s = "\"";
+    for (size_t i = 0; i < n; ++i) s += unit;
+    return s + "\"";
+  };
+  auto g = must(R"({"type":"string","maxLength":600})");
+  for (size_t n : {0, 1, 255, 256, 257, 511, 512, 513, 599, 600}) CHECK(g->matches(str(n)));
+  CHECK_FALSE(g->matches(str(601)));
+  CHECK_FALSE(g->matches(str(1000)));
+  // characters, not bytes: escapes and multi-byte UTF-8 count once
+  CHECK(g->matches(str(600, "\\n")));
+  CHECK(g->matches(str(600, "é")));
+  CHECK(g->matches(str(300, "😀") .insert(1, std::string(300, 'b'))));
+  CHECK_FALSE(g->matches(str(601, "\\u00e9")));
+  auto h = must(R"({"type":"string","minLength":700,"maxLength":768})");
+  CHECK_FALSE(h->matches(str(699)));
+  for (size_t n : {700, 701, 767, 768}) CHECK(h->matches(str(n)));
+  CHECK_FALSE(h->matches(str(769)));
+  auto u = must(R"({"type":"string","minLength":1030})");
+  CHECK_FALSE(u->matches(str(1029)));
+  CHECK(u->matches(str(1030)));
+  CHECK(u->matches(str(5000)));
+  auto big = must(R"({"type":"string","maxLength":5000})");
+  CHECK(big->matches(str(5000)));
+  CHECK_FALSE(big->matches(str(5001)));
+  CHECK_FALSE(big->matches(R"("a)"));
+  // exact block multiples, brute force around every boundary
+  auto m = must(R"({"type":"string","minLength":256,"maxLength":1024})");
+  for (size_t b : {256, 512, 768, 1024})
+    for (size_t n = b - 6; n <= b + 6; ++n) {
+      INFO(n);
+      CHECK(m->matches(str(n)) == (n >= 256 && n <= 1024));
+    }
+  auto e = compile_json_schema(R"({"type":"string","maxLength":100000000})");
+  REQUIRE_FALSE(e);
+  CHECK_THAT(e.error().describe(), Catch::Contains("maxLength"));
+}
+
+// ---- objects: any order, counts, dependencies ----------------------------------
+
+TEST_CASE("schema: small objects take their properties in any order, each once") {
+  const char* s = R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"},"c":{}},
+                      "required":["a","b"]})";
+  check(s, {{R"({"a":1,"b":"x"})", true},
+            {R"({"b":"x","a":1})", true},
+            {R"({"c":null,"b":"x","z":[],"a":1})", true},
+            {R"({"b":"x","a":"1"})", false},
+            {R"({"b":"x","a":1,"a":2})", false},
+            {R"({"b":"x"})", false},
+            {R"({"z":1,"b":"x","y":2})", false}});
+  // free whitespace too
+  check(s, {{R"({ "b" : "x" , "a" : 1 })", true}, {R"({ "b" : "x" })", false}}, true);
+  // more than 8 declared properties: schema order (see docs/grammar.md)
+  const char* nine = R"({"type":"object","properties":{"p1":{},"p2":{},"p3":{},"p4":{},"p5":{},"p6":{},"p7":{},
+                         "p8":{},"p9":{}},"additionalProperties":false})";
+  check(nine, {{R"({"p1":1,"p9":9})", true}, {R"({"p9":9,"p1":1})", false}});
+}
+
+TEST_CASE("schema: minProperties, maxProperties and dependentRequired on small objects") {
+  const char* counted = R"({"type":"object","properties":{"a":{},"b":{}},"minProperties":2,"maxProperties":3})";
+  check(counted, {{R"({"a":1})", false}, {R"({"a":1,"b":2})", true}, {R"({"z":1,"a":1})", true},
+                  {R"({"z":1,"y":2,"a":1})", true}, {R"({"z":1,"y":2,"a":1,"b":2})", false}, {"{}", false}});
+  check(R"({"type":"object","properties":{"a":{}},"additionalProperties":false,"maxProperties":0})",
+        {{"{}", true}, {R"({"a":1})", false}});
+  const char* deps = R"({"type":"object","properties":{"card":{},"billing":{},"name":{}},
+                         "dependencies":{"card":["billing"]},"dependentRequired":{"name":[]}})";
+  check(deps, {{R"({"card":1,"billing":2})", true}, {R"({"billing":2})", true}, {R"({"card":1})", false},
+               {R"({"name":1,"card":1})", false}});
+  auto e1 = compile_json_schema(R"({"type":"object","properties":{"a":{}},"dependencies":{"a":{"required":["b"]}}})");
+  REQUIRE_FALSE(e1);
+  CHECK_THAT(e1.error().describe(), Catch::Contains("dependencies") && Catch::Contains("/dependencies/a"));
+  auto e2 = compile_json_schema(R"({"type":"object","properties":{"a":{}},"dependentRequired":{"a":["zz"]}})");
+  REQUIRE_FALSE(e2);
+  CHECK_THAT(e2.error().describe(), Catch::Contains("dependentRequired") && Catch::Contains("not declared"));
+  auto e3 = compile_json_schema(R"({"type":"object","properties":{"p1":{},"p2":{},"p3":{},"p4":{},"p5":{},"p6":{},
+                                    "p7":{},"p8":{},"p9":{}},"minProperties":1})");
+  REQUIRE_FALSE(e3);
+  CHECK_THAT(e3.error().describe(), Catch::Contains("minProperties"));
+  // minProperties/maxProperties apply to objects only
+  check(R"({"type":"string","minProperties":3})", {{R"("x")", true}});
+}
+
+TEST_CASE("schema: object counts and dependencies agree with the validator (brute force)") {
+  using tern::engine::grammar_detail::instance_validator;
+  const char* schemas[] = {
+      R"({"type":"object","properties":{"a":{},"b":{},"c":{}},"required":["c"],"minProperties":2,"maxProperties":3,
+          "dependentRequired":{"a":["b"]}})",
+      R"({"type":"object","properties":{"a":{},"b":{}},"additionalProperties":false,"minProperties":1})",
+      R"({"type":"object","properties":{"a":{}},"patternProperties":{"^y":{}},"additionalProperties":false,
+          "maxProperties":2})",
+      R"({"type":"object","properties":{"a":{},"b":{},"c":{}},"dependencies":{"b":["a","c"]},"maxProperties":4})",
+  };
+  const std::string keys[] = {"a", "b", "c", "y", "z"};
+  std::vector<std::vector<int>> seqs = {{}};
+  for (size_t len = 1; len <= 5; ++len) {
+    std::vector<std::vector<int>> next;
+    for (const auto& sq : seqs)
+      if (sq.size() == len - 1)
+        for (int k = 0; k < 5; ++k)
+          if (std::find(sq.begin(), sq.end(), k) == sq.end()) {
+            auto t = sq;
+            t.push_back(k);
+            next.push_back(t);
+          }
+    seqs.insert(seqs.end(), next.begin(), next.end());
+  }
+  REQUIRE(seqs.size() == 326);
+  for (const char* s : schemas) {
+    auto schema = tern::json::parse(s);
+    REQUIRE(schema);
+    auto g = must(s);
+    instance_validator v(*schema);
+    for (const auto& sq : seqs) {
+      std::string text = "{";
+      for (size_t i = 0; i < sq.size(); ++i) text += (i ? ",\"" : "\"") + keys[sq[i]] + "\":" + std::to_string(i);
+      text += "}";
+      auto inst = tern::json::parse(text);
+      REQUIRE(inst);
+      auto ok = v.valid(*schema, *inst, "");
+      REQUIRE(ok);
+      INFO(s << "  value: " << text);
+      CHECK(*ok == g->matches(text));
+    }
+  }
 }

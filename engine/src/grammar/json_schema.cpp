@@ -4,6 +4,7 @@
 // chains of rules counting items up to the bounds. Strings, numbers and keys
 // are single terminals (DFAs), so token masks can be cached per terminal state.
 #include "grammar/schema_compiler.hpp"
+#include "grammar/schema_validate.hpp"
 
 #include <tern/core/json.hpp>
 
@@ -12,9 +13,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <bit>
 #include <deque>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace tern::engine::grammar_detail {
 namespace bj = boost::json;
@@ -66,8 +69,8 @@ void write_canonical(const bj::value& v, std::string& out) {
 namespace {
 
 const std::set<std::string_view> unsupported_keywords = {
-    "not", "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas", "propertyNames",
-    "contains", "minContains", "maxContains", "multipleOf", "maxProperties", "unevaluatedProperties",
+    "not", "if", "then", "else", "dependentSchemas", "propertyNames",
+    "contains", "minContains", "maxContains", "multipleOf", "unevaluatedProperties",
     "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
 
 std::string quote(std::string_view s) { return bj::serialize(bj::string_view(s.data(), s.size())); }
@@ -408,8 +411,16 @@ class schema_compiler {
             out.push_back(std::move(both));
           }
         *mine = std::move(out);
+      } else if (k == "$tern-unmerged" && mine->is_array() && kv.value().is_array()) {
+        for (const auto& x : kv.value().get_array()) mine->get_array().push_back(x);
       } else {
-        return err(ptr, fmt::format("'allOf' combines two different values of '{}', which is not supported", k));
+        // Kept aside: exact for nodes with finitely many values (checked by the
+        // validator), an error for any other node (see compile_body).
+        bj::object one;
+        one[k] = kv.value();
+        auto& kept = a["$tern-unmerged"];
+        if (!kept.is_array()) kept = bj::array();
+        kept.get_array().push_back(std::move(one));
       }
     }
     return a;
@@ -547,14 +558,46 @@ class schema_compiler {
     return ok();
   }
 
+  // A node with `enum`/`const` admits finitely many values: each is checked
+  // against the whole node by the validator (exact for every keyword it
+  // knows, `not`/`oneOf`/`dependencies`/... included) and the survivors are
+  // the node's alternatives.
+  result<void> finite_values(int32_t rule, const bj::object& o, const std::string& ptr) {
+    const bj::value* values = o.if_contains("enum");
+    bj::array single;
+    if (auto* c = o.if_contains("const")) {
+      single.push_back(*c);
+      values = nullptr;
+    } else if (!values->is_array()) {
+      return err(ptr, "'enum' must be an array", errc::invalid_argument);
+    }
+    const bj::array& cands = values ? values->get_array() : single;
+    bj::value node(o);
+    std::set<std::string> seen;
+    for (const auto& x : cands) {
+      auto ok = validator_.valid(node, x, ptr);
+      if (!ok) return std::move(ok).error();
+      if (!*ok) continue;
+      std::string text;
+      write_canonical(x, text);
+      if (!seen.insert(text).second) continue;
+      b_.add_alt(rule, {T(tok(text))});
+    }
+    return tern::ok();
+  }
+
   result<void> compile_body(int32_t rule, const bj::object& o, const std::string& ptr) {
+    if (o.contains("enum") || o.contains("const")) return finite_values(rule, o, ptr);
+    if (auto* kept = o.if_contains("$tern-unmerged"); kept && kept->is_array() && !kept->get_array().empty()) {
+      const auto& first = kept->get_array()[0].get_object();
+      return err(ptr, fmt::format("'allOf' combines two different values of '{}', which is not supported",
+                                  std::string_view(first.begin()->key())));
+    }
     for (const auto& kv : o) {
       std::string_view k = kv.key();
       if (unsupported_keywords.count(k)) return err(ptr, fmt::format("'{}' is not supported", k));
       if (k == "uniqueItems" && kv.value().is_bool() && kv.value().get_bool())
         return err(ptr, "'uniqueItems' is not supported");
-      if (k == "minProperties" && !(kv.value().is_number() && kv.value().to_number<double>() <= 0))
-        return err(ptr, "'minProperties' is not supported");
     }
     for (const char* key : {"anyOf", "oneOf"}) {
       auto* alts = o.if_contains(key);
@@ -590,29 +633,6 @@ class schema_compiler {
           return err(json::append_pointer(ptr, "type"), fmt::format("unknown type '{}'", ty), errc::invalid_argument);
       if (types.count("number")) types.erase("integer");
     }
-    const bj::value* values = o.if_contains("enum");
-    bj::value single = bj::array();
-    if (auto* c = o.if_contains("const")) {
-      single.get_array().push_back(*c);
-      values = &single;  // const and enum together: enum filtered by const
-      if (auto* e = o.if_contains("enum"); e && e->is_array()) {
-        if (std::find(e->get_array().begin(), e->get_array().end(), *c) == e->get_array().end())
-          single.get_array().clear();
-      }
-    }
-    if (values) {
-      if (!values->is_array()) return err(ptr, "'enum' must be an array", errc::invalid_argument);
-      for (const auto& x : values->get_array()) {
-        std::string kind = x.is_object() ? "object" : x.is_array() ? "array" : x.is_string() ? "string"
-                         : x.is_bool() ? "boolean" : x.is_null() ? "null" : "number";
-        bool integral = x.is_int64() || x.is_uint64() || (x.is_double() && x.get_double() == std::floor(x.get_double()));
-        if (!types.count(kind) && !(kind == "number" && integral && types.count("integer"))) continue;
-        std::string text;
-        write_canonical(x, text);
-        b_.add_alt(rule, {T(tok(text))});
-      }
-      return ok();
-    }
     for (const auto& ty : types) {
       if (ty == "null") b_.add_alt(rule, {T(b_.literal("null"))});
       if (ty == "boolean") {
@@ -620,8 +640,8 @@ class schema_compiler {
         b_.add_alt(rule, {T(b_.literal("false"))});
       }
       if (ty == "string") {
-        TERN_TRY(int32_t t, string_term(o, ptr));
-        b_.add_alt(rule, {T(t)});
+        TERN_TRY(element t, string_term(o, ptr));
+        b_.add_alt(rule, {t});
       }
       if (ty == "number" || ty == "integer") {
         TERN_TRY(int32_t t, number_term(o, ptr, ty == "integer"));
@@ -644,43 +664,58 @@ class schema_compiler {
   }
 
   static result<rx> format_rx(std::string_view f) {
-    const char* re = nullptr;
-    // Days per month; 29 February is allowed in every year (leap years are not checked).
-    static const std::string date =
-        "[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|[12][0-9]))";
-    static const std::string time =
-        "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
-    static const std::string date_time = date + "[Tt]" + time;
-    static const std::string label = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?";
-    static const std::string email =
-        "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@" + label + "(\\." + label + ")*";
-    static const std::string hostname = label + "(\\." + label + ")*";
-    static const std::string octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-    static const std::string ipv4 = octet + "\\." + octet + "\\." + octet + "\\." + octet;
-    if (f == "date") re = date.c_str();
-    else if (f == "time") re = time.c_str();
-    else if (f == "date-time") re = date_time.c_str();
-    else if (f == "email") re = email.c_str();
-    else if (f == "uuid") re = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-    else if (f == "hostname") re = hostname.c_str();
-    else if (f == "ipv4") re = ipv4.c_str();
-    else if (f == "uri") re = "[A-Za-z][A-Za-z0-9+.-]*:[^ \\t\\n\\r\"<>\\\\^`{|}]*";
-    else if (f == "uri-reference") re = "[^ \\t\\n\\r\"<>\\\\^`{|}]*";
+    const char* re = format_regex(f);
     if (!re) return fail(errc::unsupported, fmt::format("'format' '{}' is not supported", f));
     return parse_regex(std::string("^(") + re + ")$");
   }
 
-  // Formats the specification defines are asserted (or refused when we cannot);
-  // other names carry no meaning the specification gives, so they stay annotations.
-  static bool is_standard_format(std::string_view f) {
-    static const std::set<std::string_view> standard = {
-        "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
-        "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
-        "relative-json-pointer", "regex"};
-    return standard.count(f) > 0;
+  // Long plain strings (bounds above what one counting DFA may hold): the
+  // content is a chain of blocks of exactly `block` characters, then a tail
+  // of fewer than `block` characters and the closing quote. Each block and
+  // tail is one terminal shared by every link, so the automata stay small and
+  // the lengths are still exact.
+  result<element> long_string(uint32_t lo, uint32_t hi, const std::string& ptr) {
+    constexpr uint32_t block = 256;  // ~6400 DFA states (JSON escapes make ~25 per character)
+    compile_options opts;
+    opts.json_string = true;
+    auto chars = [&](uint32_t a, uint32_t b) { return rx_repeat(rx_any_char(), a, b); };
+    // Compiling a block takes tens of milliseconds: each shape is built once per schema.
+    auto cached = [&](uint32_t a, uint32_t b, bool quote) -> result<int32_t> {
+      auto key = std::make_tuple(a, b, quote);
+      if (auto it = block_terms_.find(key); it != block_terms_.end()) return it->second;
+      auto d = compile_dfa(quote ? rx_seq({chars(a, b), rx_literal("\"")}) : chars(a, b), opts);
+      if (!d) return std::move(d).error().at(ptr);
+      int32_t t = b_.add_term(std::move(d).value());
+      block_terms_[key] = t;
+      return t;
+    };
+    TERN_TRY(int32_t full, cached(block, block, false));
+    auto tail = [&](uint32_t a, uint32_t b) { return cached(a, b, true); };
+    bool unbounded = hi == rx_node::unbounded;
+    uint32_t levels = unbounded ? lo / block : hi / block;
+    std::vector<int32_t> link(levels + 1);
+    for (uint32_t i = 0; i <= levels; ++i) link[i] = b_.new_rule(fmt::format("{}#chars{}", ptr, i * block));
+    for (uint32_t i = 0; i <= levels; ++i) {
+      uint32_t done = i * block;
+      uint32_t a = lo > done ? lo - done : 0;
+      if (unbounded && i == levels) {
+        TERN_TRY(int32_t t, tail(a, rx_node::unbounded));
+        b_.add_alt(link[i], {T(t)});
+        continue;
+      }
+      uint32_t b = unbounded ? block - 1 : std::min(block - 1, hi - done);
+      if (a <= b) {
+        TERN_TRY(int32_t t, tail(a, b));
+        b_.add_alt(link[i], {T(t)});
+      }
+      if (i < levels && (unbounded || done + block <= hi)) b_.add_alt(link[i], {T(full), R(link[i + 1])});
+    }
+    int32_t r = b_.new_rule(ptr + "#string");
+    b_.add_alt(r, {T(b_.literal("\"")), R(link[0])});
+    return R(r);
   }
 
-  result<int32_t> string_term(const bj::object& o, const std::string& ptr) {
+  result<element> string_term(const bj::object& o, const std::string& ptr) {
     auto num = [&](const char* k) -> std::optional<double> {
       auto* v = o.if_contains(k);
       if (v && v->is_number()) return v->to_number<double>();
@@ -695,13 +730,17 @@ class schema_compiler {
         TERN_TRY(dfa d, quoted(rx_repeat(rx_any_char(), 0, rx_node::unbounded), ptr));
         free_string_ = b_.add_term(std::move(d));
       }
-      return free_string_;
+      return T(free_string_);
     }
     uint32_t lo = mn ? uint32_t(std::clamp(std::ceil(*mn), 0.0, 1e9)) : 0;
     uint32_t hi = mx ? uint32_t(std::clamp(std::floor(*mx), 0.0, 1e9)) : rx_node::unbounded;
     if (mx && hi < lo) return err(ptr, "'maxLength' below 'minLength'", errc::invalid_argument);
-    if ((hi != rx_node::unbounded && hi > 4096) || lo > 4096)
-      return err(ptr, "'minLength'/'maxLength' above 4096 is not supported", errc::limit_exceeded);
+    // Counting DFAs take ~25 states per character; beyond 512, plain strings go in blocks.
+    if (((hi != rx_node::unbounded && hi > 512) || lo > 512) && !pat && !asserted_format) {
+      if ((hi != rx_node::unbounded && hi > 1000000) || lo > 1000000)
+        return err(ptr, "'minLength'/'maxLength' above 1000000 is not supported", errc::limit_exceeded);
+      return long_string(lo, hi, ptr);
+    }
     TERN_TRY(dfa d, quoted(rx_repeat(rx_any_char(), lo, hi), ptr));
     if (pat) {
       if (!pat->is_string()) return err(ptr, "'pattern' must be a string", errc::invalid_argument);
@@ -720,7 +759,7 @@ class schema_compiler {
       if (!both) return std::move(both).error().at(json::append_pointer(ptr, "format"));
       d = std::move(both).value();
     }
-    return b_.add_term(std::move(d));
+    return T(b_.add_term(std::move(d)));
   }
 
   // ---- numbers ----
@@ -861,13 +900,121 @@ class schema_compiler {
 
   // ---- objects ----
 
-  result<void> object_alts(int32_t rule, const bj::object& o, const std::string& ptr) {
-    struct prop {
-      std::string key;  // JSON-quoted
-      int32_t value;
-      bool required;
-      const bj::value* schema;  // nullptr: required but not declared
+  struct prop {
+    std::string key;  // JSON-quoted
+    int32_t value;
+    bool required;
+    const bj::value* schema;  // nullptr: required but not declared
+  };
+  using more_list = std::vector<std::pair<int32_t, int32_t>>;  // key terminal, value rule
+
+  // Objects with at most this many declared properties take them in any
+  // order (a rule per set of properties written); larger ones in schema order.
+  static constexpr size_t max_any_order = 8;
+
+  // minProperties, maxProperties and dependentRequired, as sets of declared properties.
+  struct object_counts {
+    bool used = false;
+    std::string keyword;  // the first one present, for errors
+    std::optional<uint32_t> min, max;
+    std::vector<std::pair<uint32_t, uint32_t>> deps;  // (property bit, bits it requires)
+  };
+
+  result<object_counts> object_counting(const bj::object& o, const std::vector<prop>& props, const std::string& ptr) {
+    object_counts c;
+    auto bit_of = [&](std::string_view name) -> std::optional<uint32_t> {
+      std::string q = quote(name);
+      for (size_t i = 0; i < props.size() && i < 32; ++i)
+        if (props[i].key == q) return 1u << i;
+      return std::nullopt;
     };
+    auto note = [&](std::string_view k) {
+      if (!c.used) c.keyword = std::string(k);
+      c.used = true;
+    };
+    for (const char* k : {"minProperties", "maxProperties"}) {
+      auto* v = o.if_contains(k);
+      if (!v) continue;
+      if (!v->is_number() || v->to_number<double>() < 0)
+        return err(json::append_pointer(ptr, k), fmt::format("'{}' must be a non-negative number", k),
+                   errc::invalid_argument);
+      double d = std::min(v->to_number<double>(), 1e6);
+      if (k == std::string_view("minProperties")) {
+        if (d <= 0) continue;
+        c.min = uint32_t(std::ceil(d));
+      } else {
+        c.max = uint32_t(std::floor(d));
+      }
+      note(k);
+    }
+    for (const char* k : {"dependencies", "dependentRequired"}) {
+      auto* v = o.if_contains(k);
+      if (!v || !v->is_object()) continue;
+      for (const auto& kv : v->get_object()) {
+        std::string dptr = json::append_pointer(json::append_pointer(ptr, k), kv.key());
+        if (kv.value().is_bool() && kv.value().get_bool()) continue;
+        if (kv.value().is_object() && kv.value().get_object().empty()) continue;
+        if (!kv.value().is_array()) return err(dptr, fmt::format("'{}' with a schema is not supported", k));
+        note(k);
+        auto key = bit_of(kv.key());
+        uint32_t need = 0;
+        for (const auto& x : kv.value().get_array()) {
+          if (!x.is_string()) return err(dptr, fmt::format("'{}' lists must hold strings", k), errc::invalid_argument);
+          auto b = bit_of(std::string_view(x.get_string()));
+          if (!b)
+            return err(dptr, fmt::format("'{}' on a property that is not declared in 'properties' is not supported", k));
+          need |= *b;
+        }
+        if (!key) return err(dptr, fmt::format("'{}' on a property that is not declared in 'properties' is not supported", k));
+        c.deps.push_back({*key, need});
+      }
+    }
+    return c;
+  }
+
+  // One rule per (set of declared properties written, number of other
+  // properties written up to what the counts need); a declared property can
+  // come next when it is not in the set, `}` when the set has every required
+  // property and the counts and dependencies hold.
+  result<void> any_order_object(int32_t rule, const std::vector<prop>& props, const more_list& first_more,
+                                const more_list& next_more, const object_counts& c, const std::string& ptr) {
+    size_t n = props.size();
+    uint32_t full = 1u << n;
+    uint32_t ecap = 0;  // extra properties are counted up to this
+    if (!first_more.empty() && (c.min || c.max)) ecap = c.max ? *c.max : *c.min;
+    if (uint64_t(full) * (uint64_t(ecap) + 1) > 4096)
+      return err(ptr, fmt::format("'{}' needs too many object states (over 4096)", c.keyword), errc::limit_exceeded);
+    uint32_t required = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (props[i].required) required |= 1u << i;
+    auto idx = [&](uint32_t mask, uint32_t e) { return size_t(mask) * (ecap + 1) + e; };
+    std::vector<int32_t> after(size_t(full) * (ecap + 1));
+    for (uint32_t mask = 0; mask < full; ++mask)
+      for (uint32_t e = 0; e <= ecap; ++e) after[idx(mask, e)] = b_.new_rule(fmt::format("{}#{{{:x},{}}}", ptr, mask, e));
+    int32_t start = b_.new_rule(ptr + "#{");
+    auto fill = [&](int32_t r, uint32_t mask, uint32_t e, bool written) {
+      uint32_t count = uint32_t(std::popcount(mask)) + e;
+      bool close = (mask & required) == required && (!c.min || count >= *c.min);
+      for (const auto& [bit, need] : c.deps)
+        if ((mask & bit) && (mask & need) != need) close = false;
+      if (close) b_.add_alt(r, {T(tok("}"))});
+      if (c.max && count >= *c.max) return;
+      for (size_t i = 0; i < n; ++i) {
+        if (mask & (1u << i)) continue;
+        std::string key = (written ? "," : "") + props[i].key + ":";
+        b_.add_alt(r, {T(tok(key)), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
+      }
+      for (const auto& [t, v] : written ? next_more : first_more)
+        b_.add_alt(r, {T(t), R(v), R(after[idx(mask, std::min(e + 1, ecap))])});
+    };
+    fill(start, 0, 0, false);
+    for (uint32_t mask = 0; mask < full; ++mask)
+      for (uint32_t e = 0; e <= ecap; ++e) fill(after[idx(mask, e)], mask, e, true);
+    b_.add_alt(rule, {T(tok("{")), R(start)});
+    return ok();
+  }
+
+  result<void> object_alts(int32_t rule, const bj::object& o, const std::string& ptr) {
     std::vector<prop> props;
     std::set<std::string> required;
     if (auto* r = o.if_contains("required"); r && r->is_array())
@@ -965,6 +1112,14 @@ class schema_compiler {
     };
     TERN_TRY(auto first_more, more_keys(""));
     TERN_TRY(auto next_more, more_keys(","));
+    TERN_TRY(object_counts counts, object_counting(o, props, ptr));
+    // Very large schemas (thousands of small objects) keep schema order once the
+    // rule count grows, unless a count or dependency needs the sets.
+    bool room = b_.n_rules() + (size_t(1) << std::min<size_t>(n, 20)) < 30000;
+    if (n <= max_any_order && (room || counts.used)) return any_order_object(rule, props, first_more, next_more, counts, ptr);
+    if (counts.used)
+      return err(ptr, fmt::format("'{}' on an object with more than {} declared properties is not supported",
+                                  counts.keyword, max_any_order));
     if (!next_more.empty()) {
       tail = b_.new_rule(ptr + "#more");
       b_.add_alt(tail, {T(tok("}"))});
@@ -1059,8 +1214,10 @@ class schema_compiler {
   bool ws_;
   bool spaced_ = false;
   grammar_builder& b_;
+  instance_validator validator_{root_};
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
+  std::map<std::tuple<uint32_t, uint32_t, bool>, int32_t> block_terms_;
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
   int depth_ = 0;
