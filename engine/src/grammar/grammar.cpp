@@ -191,6 +191,32 @@ std::optional<int32_t> grammar_matcher::forced_token() {
   return found;
 }
 
+bool grammar_matcher::can_accept(int32_t token) {
+  const auto& v = p_->c->vocab();
+  if (token < 0 || size_t(token) >= v.bytes.size() || p_->ended.back()) return false;
+  const pda_state& s = p_->cur();
+  if (s.complete && std::find(v.eos.begin(), v.eos.end(), token) != v.eos.end()) return true;
+  if (v.special[token]) return false;
+  const std::string& b = v.bytes[token];
+  if (b.empty()) return false;
+  int64_t remaining = -1;
+  if (p_->max_tokens >= 0) {
+    remaining = p_->max_tokens - int64_t(p_->history.size() - 1);
+    if (remaining <= 0) return false;
+  }
+  pda_state& a = p_->buf(0);
+  pda_state& c = p_->buf(1);
+  a = s;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (a.frames.empty()) return false;
+    p_->m.advance(a.frames, uint8_t(b[i]), c);
+    std::swap(a, c);
+    if (a.dead()) return false;
+  }
+  // As fill(): after this token the rest must fit in the tokens left, one per byte.
+  return remaining < 0 || p_->m.min_finish(a) <= uint64_t(remaining - 1);
+}
+
 result<void> grammar_matcher::accept_token(int32_t token) {
   const auto& v = p_->c->vocab();
   if (token < 0 || size_t(token) >= v.bytes.size())

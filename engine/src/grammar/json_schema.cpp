@@ -747,8 +747,14 @@ class schema_compiler {
     auto int_part = rx_alt({rx_literal("0"), rx_seq({rx_class({{'1', '9'}}), rx_repeat(rx_class({{'0', '9'}}), 0, rx_node::unbounded)})});
     if (!lo && !hi) {
       if (number_ < 0) {
-        auto exp = rx_repeat(rx_seq({rx_class({{'e', 'e'}, {'E', 'E'}}), rx_repeat(rx_class({{'+', '+'}, {'-', '-'}}), 0, 1), digits}), 0, 1);
-        auto d = compile_dfa(rx_seq({rx_repeat(rx_literal("-"), 0, 1), int_part, frac_rx(frac::any), exp}));
+        // Every document must parse (RFC 8259 section 6 lets parsers refuse
+        // numbers beyond their range, and ours refuses overflow): at most 200
+        // integer digits and a two-digit exponent stay below 1e300.
+        auto int200 = rx_alt({rx_literal("0"), rx_seq({rx_class({{'1', '9'}}), rx_repeat(rx_class({{'0', '9'}}), 0, 199)})});
+        auto exp = rx_repeat(rx_seq({rx_class({{'e', 'e'}, {'E', 'E'}}), rx_repeat(rx_class({{'+', '+'}, {'-', '-'}}), 0, 1),
+                                     rx_repeat(rx_class({{'0', '9'}}), 1, 2)}),
+                             0, 1);
+        auto d = compile_dfa(rx_seq({rx_repeat(rx_literal("-"), 0, 1), int200, frac_rx(frac::any), exp}));
         number_ = b_.add_term(std::move(d).value());
       }
       return number_;
