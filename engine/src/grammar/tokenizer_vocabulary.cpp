@@ -19,6 +19,8 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(const toke
     // control, user-defined, unknown and unused tokens never appear inside one.
     if (t != token_type::normal && t != token_type::byte) {
       special[i] = 1;
+      // Their text lets a grammar literal of exactly that text (<tool_call>) be matched by the token.
+      if (t == token_type::control || t == token_type::user_defined) bytes[i] = std::string(tok.text_of(id));
       continue;
     }
     const std::string_view piece = tok.token_to_piece(id, false);
