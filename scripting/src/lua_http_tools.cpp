@@ -172,18 +172,26 @@ asio::awaitable<tool_list> openapi_from_url(std::shared_ptr<tools::http_client> 
   co_return tools::import_openapi(*doc, std::move(http), o);
 }
 
-// A file: relative to the script's folder; in the sandbox it must lie inside that
-// folder or an allowed path (as for require).
+// A file: a relative name is looked up in the script's folder, then the allowed paths
+// (as for require); in the sandbox the file must lie inside one of those folders.
 result<bj::value> read_spec_file(const host* h, const std::string& name) {
-  fs::path p(name);
-  const fs::path dir = h->script_dir_.empty() ? fs::path(".") : h->script_dir_;
-  if (p.is_relative()) p = dir / p;
+  std::vector<fs::path> allowed{h->script_dir_.empty() ? fs::path(".") : h->script_dir_};
+  for (const auto& a : h->options_.require_paths) allowed.push_back(a);
   std::error_code ec;
-  const fs::path real = fs::canonical(p, ec);
-  if (ec) return tern::fail(errc::io_error, "cannot open the OpenAPI document").at(name);
+  fs::path real;
+  if (fs::path(name).is_relative()) {
+    for (const auto& dir : allowed)
+      if (fs::is_regular_file(dir / name, ec)) {
+        real = fs::canonical(dir / name, ec);
+        break;
+      }
+  } else if (fs::is_regular_file(name, ec)) {
+    real = fs::canonical(name, ec);
+  }
+  if (real.empty() || ec)
+    return tern::fail(errc::io_error, "cannot find the OpenAPI document in the script's folder or the allowed paths")
+        .at(name);
   if (!h->options_.unsafe) {
-    std::vector<fs::path> allowed{dir};
-    for (const auto& a : h->options_.require_paths) allowed.push_back(a);
     bool inside = false;
     for (const auto& a : allowed) {
       const fs::path base = fs::canonical(a, ec);

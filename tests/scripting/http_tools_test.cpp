@@ -4,6 +4,7 @@
 #include "../agent/travel_env.hpp"
 #include "../tools/loopback_server.hpp"
 #include "lua_test_support.hpp"
+#include "mcp_test_server.hpp"
 
 #include <tern/scripting/script.hpp>
 
@@ -110,7 +111,7 @@ TEST_CASE("lua openapi: tools from the travel API's /openapi.json, and from a fi
     std::ofstream(dir / "flow.lua") << R"(
       local api = tern.openapi("travel.json", { base_url = tern.args[1] })
       local b = api.getFlight:call{ flight_id = api.searchFlights:call{ from = "BOS", to = "GIG", date = "2027-03-10" }.flights[1].id }
-      local ok, err = pcall(tern.openapi, "/etc/hostname")
+      local ok, err = pcall(tern.openapi, "/etc/passwd")
       return { id = b.id, err = err }
     )";
     auto r = run_with_env(env, "", "", dir / "flow.lua");
@@ -122,48 +123,10 @@ TEST_CASE("lua openapi: tools from the travel API's /openapi.json, and from a fi
   }
 }
 
-namespace {
-
-// A minimal MCP server (stateful, 2025-11-25) with two tools.
-test_response mcp_handle(const test_request& r, std::atomic<int>& n_calls) {
-  auto msg = json::parse(r.body);
-  if (!msg || !msg->is_object()) return test_response(400, "not JSON-RPC");
-  const auto& o = msg->as_object();
-  const std::string method = o.contains("method") ? std::string(o.at("method").as_string()) : "";
-  const bj::value id = o.contains("id") ? o.at("id") : bj::value(nullptr);
-  auto result = [&](bj::value v) {
-    return test_response(200, json::serialize(bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(v)}}),
-                         {{"Mcp-Session-Id", "s1"}});
-  };
-  if (method == "server/discover") return test_response(400, "no session", {{"Content-Type", "text/plain"}});
-  if (method == "initialize")
-    return result(bj::object{{"protocolVersion", "2025-11-25"},
-                             {"capabilities", bj::object{{"tools", bj::object{}}}},
-                             {"serverInfo", bj::object{{"name", "lua-test"}, {"version", "1"}}}});
-  if (method == "notifications/initialized") return test_response(202, "");
-  if (method == "tools/list")
-    return result(bj::object{
-        {"tools", bj::array{bj::object{{"name", "weather"}, {"description", "Weather in a city."},
-                                       {"inputSchema", *json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})")}},
-                            bj::object{{"name", "fail"}, {"description", "Always fails."}, {"inputSchema", bj::object{{"type", "object"}}}}}}});
-  if (method == "tools/call") {
-    ++n_calls;
-    const auto& p = o.at("params").as_object();
-    if (p.at("name") == "fail")
-      return result(bj::object{{"content", bj::array{bj::object{{"type", "text"}, {"text", "the sensor is broken"}}}},
-                               {"isError", true}});
-    return result(bj::object{{"content", bj::array{bj::object{{"type", "text"}, {"text", "sunny"}}}},
-                             {"structuredContent", bj::object{{"city", p.at("arguments").at("city")}, {"sky", "sunny"}}}});
-  }
-  return test_response(200, json::serialize(bj::object{{"jsonrpc", "2.0"}, {"id", id},
-                                                       {"error", bj::object{{"code", -32601}, {"message", "no method"}}}}));
-}
-
-}  // namespace
 
 TEST_CASE("lua mcp: an MCP server's tools, called from Lua and by a Lua agent") {
-  std::atomic<int> n_calls{0};
-  loopback_server mcp(loopback_server::serve([&](const test_request& r) { return mcp_handle(r, n_calls); }));
+  mcp_test_server mcp;
+  std::atomic<int>& n_calls = mcp.n_calls;
   auto out = run_lua(fmt::format(R"(
     local tools = tern.mcp("{}", {{ prefix = "srv_", timeout = 5 }})
     local direct = tools.srv_weather:call{{ city = "Lisbon" }}
@@ -176,7 +139,7 @@ TEST_CASE("lua mcp: an MCP server's tools, called from Lua and by a Lua agent") 
     }}:run("weather in Porto?")
     local bad_ok, bad = pcall(tern.mcp, "not a url")
     return {{ n = #tools, first = tools[1].name, direct = direct, err = err, answer = r.answer, bad = bad }}
-  )", mcp.url("/mcp")));
+  )", mcp.url()));
   INFO(out.message());
   REQUIRE(out.ok());
   const auto& j = out.json();
