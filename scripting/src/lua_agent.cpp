@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -411,6 +412,27 @@ bool build_agent(host* h, agent_box* b, int approve_ref, int event_ref) noexcept
       b->error = settings.error().describe();
       return false;
     }
+    // A policy or a per-tool budget for a tool the agent does not have is a typo that
+    // would silently skip an approval or a limit: refuse it.
+    auto has_tool = [&](std::string_view name) {
+      return std::any_of(b->tools.begin(), b->tools.end(), [&](const auto& t) { return t->name() == name; });
+    };
+    for (std::size_t i = 0; i < b->tools.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (b->tools[i]->name() == b->tools[j]->name()) {
+          b->error = fmt::format("tern.agent: two tools are named '{}'", b->tools[i]->name());
+          return false;
+        }
+    for (const auto& [name, p] : settings->policies)
+      if (!has_tool(name)) {
+        b->error = fmt::format("tern.agent.policies.{}: the agent has no tool of that name", name);
+        return false;
+      }
+    for (const auto& [name, n] : settings->limits.per_tool)
+      if (!has_tool(name)) {
+        b->error = fmt::format("tern.agent.budget.per_tool.{}: the agent has no tool of that name", name);
+        return false;
+      }
     auto st = std::make_shared<agent_state>();
     st->h = h->weak_from_this();
     st->approve_ref = approve_ref;

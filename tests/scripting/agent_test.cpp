@@ -288,7 +288,9 @@ TEST_CASE("lua agent: settings are checked; budgets, per-tool limits and plan mo
       local errors = {}
       for _, t in ipairs({ { tools = { add } }, { model = m, tools = { add, 42 } }, { model = m, budjet = {} },
                            { model = m, budget = { steps = -1 } }, { model = m, mode = "dream" },
-                           { model = m, approve = "yes" }, { model = m, policies = { add = { side_effecting = 1 } } } }) do
+                           { model = m, approve = "yes" }, { model = m, tools = { add }, policies = { add = { side_effecting = 1 } } },
+                           { model = m, tools = { add }, policies = { ad = { side_effecting = true } } },
+                           { model = m, tools = { add, add } } }) do
         local ok, err = pcall(tern.agent, t)
         errors[#errors + 1] = ok and "accepted" or err
       end
@@ -296,7 +298,7 @@ TEST_CASE("lua agent: settings are checked; budgets, per-tool limits and plan mo
     )");
     REQUIRE(out.ok());
     const auto& e = out.json().as_array();
-    REQUIRE(e.size() == 7);
+    REQUIRE(e.size() == 9);
     CHECK_THAT(std::string(e[0].as_string()), Catch::Contains("'model' must be a tern.model"));
     CHECK_THAT(std::string(e[1].as_string()), Catch::Contains("tools[2] is a number, not a tool"));
     CHECK_THAT(std::string(e[2].as_string()), Catch::Contains("unknown key 'budjet'"));
@@ -304,6 +306,8 @@ TEST_CASE("lua agent: settings are checked; budgets, per-tool limits and plan mo
     CHECK_THAT(std::string(e[4].as_string()), Catch::Contains("tern.agent.mode"));
     CHECK_THAT(std::string(e[5].as_string()), Catch::Contains("'approve' must be a function"));
     CHECK_THAT(std::string(e[6].as_string()), Catch::Contains("side_effecting: must be a boolean"));
+    CHECK_THAT(std::string(e[7].as_string()), Catch::Contains("tern.agent.policies.ad: the agent has no tool of that name"));
+    CHECK_THAT(std::string(e[8].as_string()), Catch::Contains("two tools are named 'add'"));
   }
   SECTION("budgets stop runs") {
     auto out = run_lua(std::string(add_tool_source) + R"(
