@@ -11,6 +11,15 @@
 #include <tern/agent/scripted_model.hpp>
 #include <tern/core/json.hpp>
 
+#if TERN_HAVE_LOCAL_MODEL
+#include <tern/agent/local_model.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <thread>
+#endif
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -35,6 +44,9 @@ struct model_build_box {
   bj::value options;             // the other fields of the table, as JSON
   std::string error;
   std::shared_ptr<agent::model> model;
+#if TERN_HAVE_LOCAL_MODEL
+  std::optional<agent::local_model_options> local;
+#endif
 };
 
 // ---- turns: JSON -> model_response ----
@@ -270,6 +282,82 @@ bool build_openai(model_build_box* b) noexcept {
   }
 }
 
+#if TERN_HAVE_LOCAL_MODEL
+// ---- path = FILE.gguf: the in-process engine ----
+
+using local_result = result<std::shared_ptr<agent::local_model>>;
+
+result<agent::local_model_options> local_options(const host* h, model_build_box* b) {
+  if (!known_keys(b, {"path", "context", "threads", "max_sessions", "chat_template", "max_thinking_tokens",
+                      "max_tokens", "constrain_tool_calls", "name"}))
+    return tern::error(errc::invalid_argument, b->error);
+  const auto& opts = b->options.as_object();
+  const char* where = "tern.model";
+  agent::local_model_options o;
+  TERN_TRY(auto path, string_field(opts, "path", where));
+  TERN_TRY(o.chat_template, string_field(opts, "chat_template", where));
+  TERN_TRY(o.name, string_field(opts, "name", where));
+  TERN_TRY(const double ctx, number_field(opts, "context", where));
+  TERN_TRY(const double threads, number_field(opts, "threads", where));
+  TERN_TRY(const double sessions, number_field(opts, "max_sessions", where));
+  TERN_TRY(const double thinking, number_field(opts, "max_thinking_tokens", where));
+  TERN_TRY(const double max_tokens, number_field(opts, "max_tokens", where));
+  // A relative path is the script's folder's when the file is there.
+  std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.is_relative() && !h->script_dir_.empty() && std::filesystem::exists(h->script_dir_ / p, ec))
+    p = h->script_dir_ / p;
+  o.path = p;
+  if (ctx > 0) o.context_length = static_cast<std::int64_t>(ctx);
+  if (threads > 0) o.threads = static_cast<int>(std::min(threads, 1024.0));
+  if (sessions >= 1) o.max_sessions = static_cast<std::size_t>(std::min(sessions, 1024.0));
+  if (thinking >= 0) o.max_thinking_tokens = static_cast<int>(std::min(thinking, 1e9));
+  if (max_tokens >= 1) o.default_max_tokens = static_cast<std::int64_t>(max_tokens);
+  if (const auto* c = opts.if_contains("constrain_tool_calls")) {
+    if (!c->is_bool()) return tern::fail(errc::invalid_argument, "must be a boolean").at("tern.model.constrain_tool_calls");
+    o.constrain_tool_calls = c->get_bool();
+  }
+  return o;
+}
+
+// Loading reads the whole file: it runs on a thread of its own, and the result comes
+// back on the script's executor, so the event loop never waits for the disk.
+struct open_initiation {
+  agent::local_model_options options;
+  template <class Handler>
+  void operator()(Handler&& handler) {
+    auto ex = asio::get_associated_executor(handler);
+    auto work = asio::make_work_guard(ex);
+    std::thread([options = std::move(options), handler = std::forward<Handler>(handler), work = std::move(work)]() mutable {
+      local_result r = agent::local_model::open(std::move(options));
+      auto ex = work.get_executor();
+      asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable { std::move(handler)(std::move(r)); });
+    }).detach();
+  }
+};
+
+asio::awaitable<local_result> open_local(agent::local_model_options options) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(local_result)>(open_initiation{std::move(options)},
+                                                                                 asio::use_awaitable);
+}
+
+bool prepare_local(const host* h, model_build_box* b, agent::local_model_options** out) noexcept {
+  try {
+    auto o = local_options(h, b);
+    if (!o) {
+      b->error = o.error().describe();
+      return false;
+    }
+    b->local.emplace(std::move(*o));
+    *out = &*b->local;
+    return true;
+  } catch (const std::exception& e) {
+    b->error = e.what();
+    return false;
+  }
+}
+#endif
+
 bool resize_turns(model_build_box* b, std::size_t n) noexcept {
   try {
     b->turns.resize(n);
@@ -309,7 +397,39 @@ int l_model_index(lua_State* L) {
   return 1;
 }
 
-void copy_model(model_box* box, model_build_box* b) noexcept { box->model = std::move(b->model); }
+// Pushes a model userdata holding `m` (owned by a box: Lua may raise).
+template <class Model>
+void push_model(lua_State* L, const std::shared_ptr<Model>& m) {
+  auto* box = new_box<model_box>(L);
+  lua_getmetatable(L, -1);
+  lua_pushliteral(L, "tern.model");
+  lua_setfield(L, -2, "__name");
+  lua_pushliteral(L, "tern.model");
+  lua_setfield(L, -2, "__metatable");
+  lua_pushcfunction(L, &l_model_index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  box->model = m;  // a converting shared_ptr copy: noexcept
+}
+
+#if TERN_HAVE_LOCAL_MODEL
+int push_local(lua_State* L, local_result& r) {
+  if (!r) {
+    host* h = host::of(L);
+    try {
+      h->scratch_ = "tern.model: " + r.error().describe();
+    } catch (...) {
+      h->scratch_ = "tern.model: out of memory";
+    }
+    luaL_where(L, 1);
+    lua_pushstring(L, h->scratch_.c_str());
+    lua_concat(L, 2);
+    return lua_error(L);
+  }
+  push_model(L, *r);
+  return 1;
+}
+#endif
 
 // The fields of the table at idx other than `script`, as a JSON object in b->options.
 void gather_options(lua_State* L, int idx, model_build_box* b) {
@@ -366,22 +486,22 @@ int l_model(lua_State* L) {
     if (lua_type(L, 4) != LUA_TSTRING) return luaL_error(L, "tern.model: 'openai' must be the server's URL");
     if (!build_openai(b)) return luaL_error(L, "%s", b->error.c_str());
   } else {
+#if TERN_HAVE_LOCAL_MODEL
+    if (lua_type(L, 5) != LUA_TSTRING) return luaL_error(L, "tern.model: 'path' must be the GGUF file's name");
+    agent::local_model_options* o = nullptr;
+    if (!prepare_local(h, b, &o)) return luaL_error(L, "%s", b->error.c_str());
+    auto make = [o] { return open_local(std::move(*o)); };
+    const await_status st = begin_await<local_result>(L, make, &push_local);
+    if (st != await_status::started) return raise_await_failure(L, st, "tern.model{path=...}");
+    return yield_for_op(L);
+#else
     return luaL_error(L,
                       "tern.model: path = FILE.gguf (a local model) is not available in this build: the agent "
                       "library has no local_model yet; use openai = URL (e.g. llama.cpp's or vLLM's server) or "
                       "script = {...}");
+#endif
   }
-
-  auto* box = new_box<model_box>(L);
-  lua_getmetatable(L, -1);
-  lua_pushliteral(L, "tern.model");
-  lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "tern.model");
-  lua_setfield(L, -2, "__metatable");
-  lua_pushcfunction(L, &l_model_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  copy_model(box, b);
+  push_model(L, b->model);
   return 1;
 }
 

@@ -247,7 +247,9 @@ TEST_CASE("lua model: bad turns and failing turn functions are clear errors") {
     CHECK_THAT(std::string(e[0].as_string()), Catch::Contains("'name' (the tool) is required"));
     CHECK_THAT(std::string(e[1].as_string()), Catch::Contains("unknown key 'answr'"));
     CHECK_THAT(std::string(e[2].as_string()), Catch::Contains("exactly one of"));
-    CHECK_THAT(std::string(e[3].as_string()), Catch::Contains("not available in this build"));
+    // Until agent::local_model lands the binding says so; after, the file is missing.
+    CHECK_THAT(std::string(e[3].as_string()),
+               Catch::Contains("not available in this build") || Catch::Contains("model.gguf"));
     CHECK_THAT(std::string(e[4].as_string()), Catch::Contains("http:// or https://"));
   }
   SECTION("a Lua error in a turn function stops the run with model_error and file:line") {
