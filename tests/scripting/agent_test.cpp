@@ -366,3 +366,37 @@ TEST_CASE("lua agent: three agent runs in one script run concurrently") {
   CHECK(seconds >= 0.59);
   CHECK(seconds < 1.2);  // the sum would be 1.8 s; the slowest alone is 0.6 s
 }
+
+TEST_CASE("lua agent: approve may wait; cancelling the script stops a run in flight") {
+  SECTION("approve waits on a timer") {
+    auto out = run_lua(std::string(add_tool_source) + R"(
+      local r = tern.agent{
+        model = tern.model{ script = { { calls = { { name = "add", arguments = { a = 1, b = 2 } } } }, { answer = "ok" } } },
+        tools = { add }, policies = { add = { side_effecting = true } },
+        approve = function(call) tern.sleep(0.02) return true end,
+      }:run("x")
+      return { r.stop_reason, r.tool_calls[1].approval, r.tool_calls[1].result.sum }
+    )");
+    INFO(out.message());
+    REQUIRE(out.ok());
+    CHECK(out.json() == bj::array{"answered", "approved", 3});
+  }
+  SECTION("cancel") {
+    asio::io_context io;
+    auto s = ts::script::from_string(io.get_executor(), R"(
+      local m = tern.model{ script = { { answer = "too late", delay = 30 } } }
+      return tern.agent{ model = m }:run("wait")
+    )", "slow.lua");
+    REQUIRE(s);
+    std::optional<result<bj::value>> out;
+    (*s)->start([&](result<bj::value> r) { out.emplace(std::move(r)); });
+    asio::steady_timer t(io, std::chrono::milliseconds(50));
+    t.async_wait([&](boost::system::error_code) { (*s)->cancel(); });
+    const auto t0 = now_ns();
+    io.run();
+    REQUIRE(out);
+    CHECK_FALSE(*out);
+    CHECK(out->error().code() == errc::cancelled);
+    CHECK((now_ns() - t0) / 1e9 < 5.0);  // not the model's 30 s
+  }
+}
