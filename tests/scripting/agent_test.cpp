@@ -400,3 +400,34 @@ TEST_CASE("lua agent: approve may wait; cancelling the script stops a run in fli
     CHECK((now_ns() - t0) / 1e9 < 5.0);  // not the model's 30 s
   }
 }
+
+TEST_CASE("lua agent: a limit hit inside a callback ends the script cleanly") {
+  ts::script_options opts;
+  opts.limits.max_instructions = 2'000'000;
+  opts.limits.max_memory_bytes = 32u << 20;
+  SECTION("an endless on_event") {
+    auto out = run_lua(R"(
+      local a = tern.agent{ model = tern.model{ script = { { answer = "x" } } },
+                            on_event = function(ev) while true do end end }
+      return a:run("loop")
+    )", opts);
+    REQUIRE(out.value);
+    REQUIRE_FALSE(out.ok());
+    CHECK(out.code() == errc::limit_exceeded);
+    CHECK_THAT(out.message(), Catch::Contains("instruction limit of 2000000 exceeded"));
+  }
+  SECTION("a memory bomb in a turn function") {
+    auto out = run_lua(R"(
+      local m = tern.model{ script = { function(req)
+        local t = {}
+        while true do t[#t + 1] = string.rep("x", 4096) .. #t end
+      end } }
+      local r = tern.agent{ model = m }:run("bomb")
+      return r.stop_reason
+    )", opts);
+    REQUIRE(out.value);
+    REQUIRE_FALSE(out.ok());
+    CHECK(out.code() == errc::limit_exceeded);
+    CHECK_THAT(out.message(), Catch::Contains("memory limit"));
+  }
+}
