@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 namespace tern::scripting::detail {
 namespace {
@@ -382,6 +383,133 @@ const std::string& model_name(model_box* m, std::string& scratch) noexcept {
   return scratch;
 }
 
+// ---- model:complete{...}: one model turn, without an agent ----
+
+struct complete_box {
+  bj::value spec;  // the table without `tools`, as JSON
+  std::vector<tools::tool_spec> tools;
+  std::optional<agent::model_request> request;
+  std::string error;
+};
+
+result<agent::model_request> request_from(const bj::value& v, std::vector<tools::tool_spec> tools) {
+  const std::string where = "model:complete";
+  const auto* o = v.if_object();
+  if (!o) return tern::fail(errc::invalid_argument, "expects a table").at(where);
+  agent::model_request req;
+  for (const auto& kv : *o) {
+    const std::string_view k = kv.key();
+    const std::string at = fmt::format("{}.{}", where, k);
+    const auto& x = kv.value();
+    if (k == "system" || k == "prompt") {
+      if (!x.is_string()) return tern::fail(errc::invalid_argument, "must be a string").at(at);
+    } else if (k == "messages") {
+      const auto* a = x.if_array();
+      if (!a) return tern::fail(errc::invalid_argument, "must be a list of {role =, content =}").at(at);
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        auto m = agent::message::from_json((*a)[i]);
+        if (!m) return std::move(m).error().at(fmt::format("{}[{}]", at, i + 1));
+        req.messages.push_back(std::move(*m));
+      }
+    } else if (k == "response_schema") {
+      if (!x.is_object()) return tern::fail(errc::invalid_argument, "must be a table (a JSON Schema)").at(at);
+      req.response_schema = x.get_object();
+    } else if (k == "temperature" || k == "top_p" || k == "max_tokens" || k == "seed") {
+      if (!x.is_number() || x.to_number<double>() < 0)
+        return tern::fail(errc::invalid_argument, "must be a non-negative number").at(at);
+      const double d = x.to_number<double>();
+      if (k == "temperature") req.settings.temperature = d;
+      if (k == "top_p") req.settings.top_p = d;
+      if (k == "max_tokens") req.settings.max_tokens = static_cast<std::int64_t>(d);
+      if (k == "seed") req.settings.seed = static_cast<std::uint64_t>(d);
+    } else if (k == "tool_choice") {
+      if (x == "auto") req.choice = agent::tool_choice::automatic();
+      else if (x == "required") req.choice = agent::tool_choice::required();
+      else if (x == "none") req.choice = agent::tool_choice::none();
+      else if (x.is_string()) req.choice = agent::tool_choice::named(std::string(x.get_string()));
+      else return tern::fail(errc::invalid_argument, "must be \"auto\", \"required\", \"none\" or a tool's name").at(at);
+    } else {
+      return tern::fail(errc::invalid_argument,
+                        fmt::format("unknown key '{}' (system, prompt, messages, tools, tool_choice, response_schema, "
+                                    "temperature, top_p, max_tokens, seed)",
+                                    k))
+          .at(where);
+    }
+  }
+  // system first, then the messages, then prompt as the last user message.
+  if (const auto* sys = o->if_contains("system"))
+    req.messages.insert(req.messages.begin(), agent::message::system(std::string(sys->get_string())));
+  if (const auto* p = o->if_contains("prompt")) req.messages.push_back(agent::message::user(std::string(p->get_string())));
+  if (req.messages.empty()) return tern::fail(errc::invalid_argument, "give prompt = \"...\" or messages = {...}").at(where);
+  req.tools = std::move(tools);
+  return req;
+}
+
+bool prepare_request(complete_box* b) noexcept {
+  try {
+    auto r = request_from(b->spec, std::move(b->tools));
+    if (!r) {
+      b->error = r.error().describe();
+      return false;
+    }
+    b->request.emplace(std::move(*r));
+    return true;
+  } catch (const std::exception& e) {
+    b->error = e.what();
+    return false;
+  }
+}
+
+bool add_spec(complete_box* b, const tools::tool_ptr& t) noexcept {
+  try {
+    b->tools.push_back(t->spec());
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// What model:complete hands back: the reply as JSON, or the error's text.
+struct reply_outcome {
+  bj::value reply;
+  std::string error;
+};
+
+int push_reply(lua_State* L, reply_outcome& r) {
+  if (!r.error.empty()) {
+    luaL_where(L, 1);
+    lua_pushlstring(L, r.error.data(), r.error.size());
+    lua_concat(L, 2);
+    return lua_error(L);
+  }
+  push_json(L, r.reply);
+  return 1;
+}
+
+// Keeps the model alive for the whole call; builds the reply table's JSON.
+asio::awaitable<reply_outcome> complete_with(std::shared_ptr<agent::model> m, agent::model_request req) {
+  auto op = m->complete(std::move(req));  // named: no temporaries inside the co_await expression
+  result<agent::model_response> r = co_await std::move(op);
+  reply_outcome out;
+  if (!r) {
+    out.error = "model:complete: " + r.error().describe();
+    co_return out;
+  }
+  bj::array calls;
+  for (const auto& c : r->reply.tool_calls)
+    calls.push_back(bj::object{{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+  out.reply = bj::object{{"content", r->reply.content},
+                         {"reasoning", r->reply.reasoning},
+                         {"tool_calls", std::move(calls)},
+                         {"finish_reason", r->finish_reason},
+                         {"usage", bj::object{{"prompt_tokens", r->usage.prompt_tokens},
+                                              {"cached_prompt_tokens", r->usage.cached_prompt_tokens},
+                                              {"completion_tokens", r->usage.completion_tokens}}}};
+  co_return out;
+}
+
+int l_model_complete(lua_State* L);
+
 int l_model_index(lua_State* L) {
   model_box* m = check_model(L, 1);
   const std::string_view k = luaL_checkstring(L, 2);
@@ -391,10 +519,48 @@ int l_model_index(lua_State* L) {
     lua_pushlstring(L, name.data(), name.size());
   } else if (k == "context_length") {
     lua_pushinteger(L, static_cast<lua_Integer>(m->model->context_length()));
+  } else if (k == "complete") {
+    lua_pushcfunction(L, &l_model_complete);
   } else {
     lua_pushnil(L);
   }
   return 1;
+}
+
+int l_model_complete(lua_State* L) {
+  model_box* m = check_model(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  auto* b = new_box<complete_box>(L);  // 3
+  lua_createtable(L, 0, 8);            // 4: the table without tools
+  lua_pushnil(L);
+  while (lua_next(L, 2) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && std::string_view(lua_tostring(L, -2)) == "tools") {
+      if (!lua_istable(L, -1)) return luaL_error(L, "model:complete: 'tools' must be a list of tools");
+      const auto n = static_cast<lua_Integer>(lua_rawlen(L, -1));
+      for (lua_Integer i = 1; i <= n; ++i) {
+        lua_rawgeti(L, -1, i);
+        const tools::tool_ptr* t = test_tool(L, -1);
+        if (t == nullptr) return luaL_error(L, "model:complete: tools[%d] is not a tool", static_cast<int>(i));
+        if (!add_spec(b, *t)) return luaL_error(L, "model:complete: out of memory");
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, 4);
+  }
+  if (!to_json(L, 4, b->spec, b->error)) return luaL_error(L, "model:complete: %s", b->error.c_str());
+  if (!prepare_request(b)) return luaL_error(L, "%s", b->error.c_str());
+  auto make = [m, b] {
+    std::shared_ptr<agent::model> model = m->model;
+    return complete_with(std::move(model), std::move(*b->request));
+  };
+  const await_status st = begin_await<reply_outcome>(L, make, &push_reply);
+  if (st != await_status::started) return raise_await_failure(L, st, "model:complete");
+  return yield_for_op(L);
 }
 
 // Pushes a model userdata holding `m` (owned by a box: Lua may raise).

@@ -431,3 +431,29 @@ TEST_CASE("lua agent: a limit hit inside a callback ends the script cleanly") {
     CHECK_THAT(out.message(), Catch::Contains("memory limit"));
   }
 }
+
+TEST_CASE("lua model: model:complete runs one model turn without an agent") {
+  auto out = run_lua(std::string(add_tool_source) + R"(
+    local m = tern.model{ script = {
+      { answer = "hello", usage = { prompt_tokens = 7, completion_tokens = 1 } },
+      { calls = { { id = "c", name = "add", arguments = { a = 1, b = 2 } } } } } }
+    local r1 = m:complete{ system = "Be brief.", prompt = "Say hello", temperature = 0 }
+    local r2 = m:complete{ messages = { { role = "user", content = "add 1 and 2" } }, tools = { add } }
+    local ok1, e1 = pcall(m.complete, m, { promt = "typo" })
+    local ok2, e2 = pcall(m.complete, m, { prompt = "again" })
+    return { r1.content, r1.finish_reason, r1.usage.prompt_tokens, #r1.tool_calls,
+             r2.tool_calls[1].name, r2.tool_calls[1].arguments.b, e1, e2 }
+  )");
+  INFO(out.message());
+  REQUIRE(out.ok());
+  const auto& a = out.json().as_array();
+  CHECK(a[0] == "hello");
+  CHECK(a[1] == "stop");
+  CHECK(a[2] == 7);
+  CHECK(a[3] == 0);
+  CHECK(a[4] == "add");
+  CHECK(a[5] == 2);
+  CHECK_THAT(std::string(a[6].as_string()), Catch::Contains("unknown key 'promt'"));
+  CHECK_THAT(std::string(a[7].as_string()), Catch::Contains("model:complete: ") );
+  CHECK_THAT(std::string(a[7].as_string()), Catch::Contains("script exhausted"));
+}
