@@ -305,7 +305,7 @@ asio::awaitable<agent::run_result> start_run(std::shared_ptr<const agent::agent>
 }
 
 std::string fresh_run_id() {
-  static std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("lua-{:016x}", rng());
 }
 
