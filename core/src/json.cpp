@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <optional>
@@ -66,6 +67,22 @@ class converter {
         return true;
       }
       case od::json_type::number: {
+        // simdjson 3.0.1 misreads a decimal with more than 19 significant digits
+        // ("54.70671370043032188"): get_number() gives 0, and at the top level
+        // get_double() too. simdjson still checks the syntax; std::from_chars
+        // (correctly rounded) gives the value.
+        const simdjson::simdjson_result<std::string_view> raw(in.raw_json_token());  // a view or a result, by V
+        if (!raw.error() && raw.value_unsafe().find_first_of(".eE") != std::string_view::npos) {
+          std::string_view token = raw.value_unsafe();
+          double d;
+          if (auto err = in.get_double().get(d)) return fail_here(in, simdjson::error_message(err));
+          const auto end = token.find_first_of(" \t\r\n,]}");
+          if (end != std::string_view::npos) token = token.substr(0, end);
+          double exact;
+          const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), exact);
+          out = ec == std::errc() && ptr == token.data() + token.size() ? exact : d;
+          return true;
+        }
         od::number n;
         if (auto err = in.get_number().get(n)) {
           // Integers too large for 64 bits: keep them as doubles, as most JSON libraries do.

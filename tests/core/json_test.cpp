@@ -106,3 +106,14 @@ TEST_CASE("json: doubles serialise in short round-trip form, not exponent form")
   CHECK(json::serialize(boost::json::value(std::numeric_limits<double>::quiet_NaN())) == "null");
   CHECK(json::serialize(boost::json::value("tab\there \"q\" é")) == R"("tab\there \"q\" é")");
 }
+
+TEST_CASE("json: decimals with more than 19 significant digits keep their value") {
+  // simdjson 3.0.1's get_number() returns 0 for these; a model writes them freely.
+  auto doc = json::parse(R"({"a":54.706713700430321889111722100115430591893526756266,"b":-1.00000000000000000001e2})");
+  REQUIRE(doc);
+  CHECK(doc->as_object().at("a").as_double() == Approx(54.7067137004303));
+  CHECK(doc->as_object().at("b").as_double() == Approx(-100.0));
+  auto top = json::parse("0.12345678901234567890123");
+  REQUIRE(top);
+  CHECK(top->as_double() == Approx(0.123456789012345678));
+}

@@ -42,6 +42,9 @@ bool run_bytes(const compiled& g, std::string_view text, bool need_complete) {
 
 }  // namespace
 
+// For grammars built outside this file (tool_calls.cpp).
+std::shared_ptr<const grammar> grammar_detail::make_grammar(compiled g) { return wrap(std::move(g)); }
+
 grammar::grammar(std::unique_ptr<impl> p) : p_(std::move(p)) {}
 grammar::~grammar() = default;
 bool grammar::matches(std::string_view text) const { return run_bytes(p_->g, text, true); }
@@ -112,6 +115,22 @@ struct grammar_matcher::impl {
     }
   }
 
+  // Frames at the start of a literal terminal that a special token spells
+  // (<tool_call>): calls fn(frame, token).
+  template <class F>
+  void for_each_special(const pda_state& s, F&& fn) const {
+    for (const frame& f : s.frames) {
+      int32_t term = c->g().elems[f.pos].id;
+      if (f.q != c->g().terms[term].start) continue;
+      for (int32_t tok : c->specials_of(term)) fn(f, tok);
+    }
+  }
+  // With `left` tokens left (-1: no budget), the document can still be finished
+  // after a special token consumes the literal at f (one token per later byte).
+  bool special_fits(const frame& f, int64_t left) {
+    return left < 0 || c->g().min_suffix[f.pos + 1] + m.pool().min_finish(f.parent) <= uint64_t(left - 1);
+  }
+
   void fill(std::span<uint32_t> mask) {
     std::memset(mask.data(), 0, mask.size_bytes());
     const pda_state& s = cur();
@@ -119,6 +138,11 @@ struct grammar_matcher::impl {
     const auto& v = c->vocab();
     if (s.complete)
       for (int32_t e : v.eos) mask[size_t(e) >> 5] |= 1u << (e & 31);
+    int64_t left = max_tokens >= 0 ? max_tokens - int64_t(history.size() - 1) : -1;
+    if (left != 0)
+      for_each_special(s, [&](const frame& f, int32_t tok) {
+        if (special_fits(f, left)) mask[size_t(tok) >> 5] |= 1u << (tok & 31);
+      });
     if (max_tokens >= 0) {
       int64_t remaining = max_tokens - int64_t(history.size() - 1);
       if (remaining <= 0) return;
@@ -191,6 +215,38 @@ std::optional<int32_t> grammar_matcher::forced_token() {
   return found;
 }
 
+bool grammar_matcher::can_accept(int32_t token) {
+  const auto& v = p_->c->vocab();
+  if (token < 0 || size_t(token) >= v.bytes.size() || p_->ended.back()) return false;
+  const pda_state& s = p_->cur();
+  if (s.complete && std::find(v.eos.begin(), v.eos.end(), token) != v.eos.end()) return true;
+  int64_t remaining = -1;
+  if (p_->max_tokens >= 0) {
+    remaining = p_->max_tokens - int64_t(p_->history.size() - 1);
+    if (remaining <= 0) return false;
+  }
+  if (v.special[token]) {
+    bool found = false;
+    p_->for_each_special(s, [&](const frame& f, int32_t tok) {
+      found = found || (tok == token && p_->special_fits(f, remaining));
+    });
+    return found;
+  }
+  const std::string& b = v.bytes[token];
+  if (b.empty()) return false;
+  pda_state& a = p_->buf(0);
+  pda_state& c = p_->buf(1);
+  a = s;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (a.frames.empty()) return false;
+    p_->m.advance(a.frames, uint8_t(b[i]), c);
+    std::swap(a, c);
+    if (a.dead()) return false;
+  }
+  // As fill(): after this token the rest must fit in the tokens left, one per byte.
+  return remaining < 0 || p_->m.min_finish(a) <= uint64_t(remaining - 1);
+}
+
 result<void> grammar_matcher::accept_token(int32_t token) {
   const auto& v = p_->c->vocab();
   if (token < 0 || size_t(token) >= v.bytes.size())
@@ -203,17 +259,29 @@ result<void> grammar_matcher::accept_token(int32_t token) {
     p_->ended.push_back(1);
     return ok();
   }
-  if (v.special[token] || v.bytes[token].empty())
-    return fail(errc::invalid_argument, fmt::format("special token {} is not allowed inside the document", token));
+  // A special token is allowed only where a literal terminal of exactly its
+  // text starts; it then advances those frames alone over that text.
+  pda_state a, b;
+  const std::string* text = &v.bytes[token];
+  if (v.special[token] || v.bytes[token].empty()) {
+    p_->for_each_special(s, [&](const frame& f, int32_t tok) {
+      if (tok == token) a.frames.push_back(f);
+    });
+    if (a.frames.empty())
+      return fail(errc::invalid_argument, fmt::format("special token {} is not allowed here", token));
+    text = v.special_text_of(token);
+    TERN_ASSERT(text != nullptr, "a special token matched a literal, so it has a text");
+  } else {
+    a = s;
+  }
   if (p_->max_tokens >= 0 && int64_t(p_->history.size() - 1) >= p_->max_tokens)
     return fail(errc::limit_exceeded, fmt::format("token {} exceeds the budget of {} tokens", token, p_->max_tokens));
-  pda_state a = s, b;
   size_t i = 0;
-  for (char ch : v.bytes[token]) {
+  for (char ch : *text) {
     p_->m.advance(a.frames, uint8_t(ch), b);
     std::swap(a, b);
     ++i;
-    if (a.dead() || (a.frames.empty() && i < v.bytes[token].size()))
+    if (a.dead() || (a.frames.empty() && i < text->size()))
       return fail(errc::invalid_argument, fmt::format("token {} is not allowed here (byte {} of the token)", token, i));
   }
   p_->history.push_back(std::move(a));

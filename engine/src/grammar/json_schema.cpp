@@ -175,11 +175,30 @@ rx frac_rx(frac f) {
 
 }  // namespace
 
+std::string spaced_json(std::string_view compact) {
+  std::string out;
+  bool in_str = false, esc = false;
+  for (char c : compact) {
+    out += c;
+    if (in_str) {
+      if (esc) esc = false;
+      else if (c == '\\') esc = true;
+      else if (c == '"') in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == ',' || c == ':') {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
 // ---- the compiler ------------------------------------------------------------
 
 class schema_compiler {
  public:
-  schema_compiler(const bj::value& root, bool ws) : root_(root), ws_(ws) {}
+  schema_compiler(const bj::value& root, json_layout layout, grammar_builder& b)
+      : root_(root), ws_(layout == json_layout::free), spaced_(layout == json_layout::spaced), b_(b) {}
 
   result<compiled> run() {
     TERN_TRY(int32_t r, compile(root_, ""));
@@ -187,17 +206,18 @@ class schema_compiler {
     b_.add_alt(top, {R(r)});
     return b_.finish(top, "schema");
   }
+  result<int32_t> add() { return compile(root_, ""); }
 
  private:
   // A terminal for JSON text made of structural characters and string
   // literals; with free whitespace, optional whitespace goes around every
   // structural character.
   int32_t tok(std::string_view text) {
-    if (!ws_) return b_.literal(text);
+    if (!ws_) return b_.literal(spaced_ ? spaced_json(text) : std::string(text));
     return term_or_die(tok_rx(text));
   }
   rx tok_rx(std::string_view text) {
-    if (!ws_) return rx_literal(text);
+    if (!ws_) return rx_literal(spaced_ ? spaced_json(text) : std::string(text));
     std::vector<rx> parts;
     std::string chunk;
     bool in_str = false, esc = false;
@@ -747,8 +767,14 @@ class schema_compiler {
     auto int_part = rx_alt({rx_literal("0"), rx_seq({rx_class({{'1', '9'}}), rx_repeat(rx_class({{'0', '9'}}), 0, rx_node::unbounded)})});
     if (!lo && !hi) {
       if (number_ < 0) {
-        auto exp = rx_repeat(rx_seq({rx_class({{'e', 'e'}, {'E', 'E'}}), rx_repeat(rx_class({{'+', '+'}, {'-', '-'}}), 0, 1), digits}), 0, 1);
-        auto d = compile_dfa(rx_seq({rx_repeat(rx_literal("-"), 0, 1), int_part, frac_rx(frac::any), exp}));
+        // Every document must parse (RFC 8259 section 6 lets parsers refuse
+        // numbers beyond their range, and ours refuses overflow): at most 200
+        // integer digits and a two-digit exponent stay below 1e300.
+        auto int200 = rx_alt({rx_literal("0"), rx_seq({rx_class({{'1', '9'}}), rx_repeat(rx_class({{'0', '9'}}), 0, 199)})});
+        auto exp = rx_repeat(rx_seq({rx_class({{'e', 'e'}, {'E', 'E'}}), rx_repeat(rx_class({{'+', '+'}, {'-', '-'}}), 0, 1),
+                                     rx_repeat(rx_class({{'0', '9'}}), 1, 2)}),
+                             0, 1);
+        auto d = compile_dfa(rx_seq({rx_repeat(rx_literal("-"), 0, 1), int200, frac_rx(frac::any), exp}));
         number_ = b_.add_term(std::move(d).value());
       }
       return number_;
@@ -1031,7 +1057,8 @@ class schema_compiler {
 
   const bj::value& root_;
   bool ws_;
-  grammar_builder b_;
+  bool spaced_ = false;
+  grammar_builder& b_;
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
   std::deque<bj::value> owned_;
@@ -1040,7 +1067,12 @@ class schema_compiler {
 };
 
 result<compiled> compile_schema_value(const bj::value& schema, bool free_ws) {
-  return schema_compiler(schema, free_ws).run();
+  grammar_builder b;
+  return schema_compiler(schema, free_ws ? json_layout::free : json_layout::compact, b).run();
+}
+
+result<int32_t> add_schema_rules(grammar_builder& b, const bj::value& schema, json_layout layout) {
+  return schema_compiler(schema, layout, b).add();
 }
 
 }  // namespace tern::engine::grammar_detail

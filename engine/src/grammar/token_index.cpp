@@ -182,6 +182,34 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
 constraint::constraint(std::shared_ptr<const grammar> g, std::shared_ptr<const token_vocabulary> v)
     : g_(std::move(g)), v_(std::move(v)) {
   entries_.resize(g_->internals().g.terms.size());
+  // A special token stands for a terminal that is exactly its text: the
+  // literal's DFA accepts the text from its start, and the machines are equal
+  // (a cheap walk first, the DFA key only for candidates).
+  const auto& terms = this->g().terms;
+  for (const auto& [tok, text] : v_->internals().special_text) {
+    std::string lit_key;
+    for (size_t t = 0; t < terms.size(); ++t) {
+      const dfa& d = terms[t];
+      if (d.empty_language()) continue;
+      int32_t q = d.start;
+      for (size_t i = 0; i < text.size() && q != dead; ++i) q = d.step(q, uint8_t(text[i]));
+      if (q == dead || !d.accept[q] || d.has_out[q] || d.min_to_accept[d.start] != text.size()) continue;
+      if (lit_key.empty()) {
+        auto ld = compile_dfa(rx_literal(text));
+        if (!ld) break;
+        lit_key = ld->key();
+      }
+      if (this->g().term_keys[t] != lit_key) continue;
+      if (special_terms_.empty()) special_terms_.resize(terms.size());
+      special_terms_[t].push_back(tok);
+    }
+  }
+}
+
+const std::string* token_vocabulary::impl::special_text_of(int32_t id) const {
+  auto it = std::lower_bound(special_text.begin(), special_text.end(), id,
+                             [](const auto& e, int32_t k) { return e.first < k; });
+  return it != special_text.end() && it->first == id ? &it->second : nullptr;
 }
 
 const lexer_entry& constraint::entry(int32_t term, int32_t q) const {

@@ -9,6 +9,7 @@
 #include <tern/engine/grammar.hpp>
 
 #include <mutex>
+#include <span>
 #include <unordered_map>
 
 namespace tern::engine::grammar_detail {
@@ -43,6 +44,10 @@ struct token_vocabulary::impl {
   grammar_detail::flat_trie trie;
   size_t max_len = 0;
   size_t words = 0;  // mask words
+  // Non-EOS special tokens that have a text (<tool_call>, <｜tool▁sep｜>), sorted by
+  // id: a grammar terminal that is exactly this literal may be matched by the token.
+  std::vector<std::pair<int32_t, std::string>> special_text;
+  const std::string* special_text_of(int32_t id) const;
   // Shared across grammars: terminals with equal DFAs (a free JSON string is
   // the same everywhere) compute their entries once per model.
   std::mutex mu;
@@ -66,12 +71,17 @@ class constraint {
   const grammar_detail::compiled& g() const { return g_->internals().g; }
   const token_vocabulary::impl& vocab() const { return v_->internals(); }
   std::shared_ptr<const grammar> grammar_ptr() const { return g_; }
+  // Special tokens whose text equals literal terminal `term` (usually none).
+  std::span<const int32_t> specials_of(int32_t term) const {
+    return special_terms_.empty() ? std::span<const int32_t>() : std::span<const int32_t>(special_terms_[term]);
+  }
 
  private:
   std::shared_ptr<const grammar> g_;
   std::shared_ptr<const token_vocabulary> v_;
   mutable std::mutex mu_;
   mutable std::vector<std::vector<grammar_detail::entry_ptr>> entries_;  // [term][state]
+  std::vector<std::vector<int32_t>> special_terms_;  // [term] -> tokens; empty when none at all
 };
 
 }  // namespace tern::engine

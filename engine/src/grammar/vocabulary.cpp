@@ -39,6 +39,11 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
   std::vector<std::pair<std::string_view, int32_t>> entries;
   for (size_t i = 0; i < p->bytes.size(); ++i) {
     if (p->special[i] || p->bytes[i].size() > 60000) {
+      bool is_eos = std::find(p->eos.begin(), p->eos.end(), int32_t(i)) != p->eos.end();
+      if (p->special[i] && !is_eos && !p->bytes[i].empty() && p->bytes[i].size() <= 256) {
+        p->max_len = std::max(p->max_len, p->bytes[i].size());
+        p->special_text.emplace_back(int32_t(i), std::move(p->bytes[i]));
+      }
       p->bytes[i].clear();
       continue;
     }
@@ -228,9 +233,12 @@ result<std::shared_ptr<const token_vocabulary>> load_token_vocabulary(const std:
   std::vector<uint8_t> special(tokens.size(), 0);
   for (size_t i = 0; i < tokens.size(); ++i) {
     int32_t t = types.empty() ? 1 : types[i];
-    // 1 normal, 6 byte; control (3), unknown (2), user-defined (4), unused (5) never appear in documents.
+    // 1 normal, 6 byte; control (3), unknown (2), user-defined (4), unused (5) never appear in
+    // documents as text. Control and user-defined tokens keep their text (stored verbatim, not
+    // byte-encoded), so a grammar literal of exactly that text can be matched by the token.
     if (t != 1 && t != 6) {
       special[i] = 1;
+      if (t == 3 || t == 4) bytes[i] = tokens[i];
       continue;
     }
     if (model == "llama") {

@@ -66,6 +66,24 @@ std::int32_t sampler::sample(std::span<const float> logits, std::span<const std:
     if (is_allowed(allowed, id)) candidates_.emplace_back(penalised(id), id);
   if (candidates_.empty()) return -1;
 
+  // No cut (plain temperature): draw in id order, no sort. Same distribution;
+  // sorting 150k candidates per token would cost more than a small model's
+  // forward pass.
+  const bool cut = (params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < candidates_.size()) ||
+                   params_.top_p < 1.0f || params_.min_p > 0.0f;
+  if (!cut) {
+    float top = candidates_.front().first;
+    for (const auto& c : candidates_) top = std::max(top, c.first);
+    double sum = 0;
+    for (auto& c : candidates_) sum += c.first = static_cast<float>(std::exp((double(c.first) - top) / params_.temperature));
+    double r = next_uniform() * sum;
+    for (const auto& c : candidates_) {
+      r -= c.first;
+      if (r < 0) return c.second;
+    }
+    return candidates_.back().second;
+  }
+
   // Sort by logit, descending; ties by id so the order is deterministic.
   auto by_logit = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
   if (params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < candidates_.size()) {

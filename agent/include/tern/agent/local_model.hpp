@@ -72,6 +72,7 @@ struct local_model_options {
   std::optional<int> max_thinking_tokens;     // reasoning models: thought budget (budget forcing)
   std::int64_t default_max_tokens = 1024;     // when the request sets no max_tokens
   bool constrain_tool_calls = true;           // grammar-constrained tool calls (engine tool_calls.hpp)
+  bool feed_back_reasoning = false;           // render assistant messages' reasoning (else dropped)
   std::string name;                           // name() override; empty: "local:<file name>"
 };
 
@@ -105,7 +106,8 @@ class local_model final : public model {
   std::string name() const override;              // "local:<file name>"
   std::int64_t context_length() const override;
   // Exact: renders the messages and tools with the chat template (with the
-  // generation prompt) and tokenizes. Returns -1 when the template fails.
+  // generation prompt) and tokenizes. When the template fails to render, the
+  // base class's estimate (complete() then reports the template's error).
   std::int64_t count_tokens(const std::vector<message>& messages,
                             const std::vector<tools::tool_spec>& tools) const override;
 

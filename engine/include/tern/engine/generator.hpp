@@ -12,12 +12,14 @@
 #pragma once
 
 #include <tern/core/result.hpp>
+#include <tern/engine/grammar.hpp>
 #include <tern/engine/sampler.hpp>
 #include <tern/engine/session.hpp>
 #include <tern/engine/tokenizer.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,29 +33,53 @@ enum class stop_reason {
   stop_string,        // a stop string appeared (the text is cut before it)
   cancelled,          // the text callback returned false
   context_full,       // the session's context has no room for another token
+  grammar_complete,   // constrained: the document is complete (the model chose EOS, or nothing can follow)
 };
 std::string_view to_string(stop_reason reason) noexcept;
 
+// Free thought text before the answer (reasoning models: Qwen3, DeepSeek-R1).
+// The thought ends at the first occurrence of `close` in the generated text
+// (matched on text, so `close` may be one special token such as Qwen3's
+// </think> or several ordinary tokens). With a constraint, only the answer
+// after `close` is constrained. When the prompt does not end with `open`,
+// generate() forces `open` first (its tokens, special ones included). If the
+// thought has not closed when the thinking budget (or the whole budget less
+// what the constrained answer needs) runs out, `close` is forced.
+struct reasoning_options {
+  bool enabled = false;            // output starts with free thought text, closed by `close`
+  bool opened_by_prompt = false;   // the prompt already ends with `open` (Qwen3 / DeepSeek-R1 templates)
+  int max_thinking_tokens = -1;    // -1: no separate budget; on reaching it `close` is forced (budget forcing, s1 paper)
+  std::string open = "<think>", close = "</think>";
+};
+
 struct generate_options {
-  int max_tokens = 256;                // tokens to generate at most
+  int max_tokens = 256;                // tokens to generate at most (thought and answer together)
   sampling_params sampling;            // greedy by default
-  std::vector<std::string> stop;       // stop strings (not included in the output)
+  std::vector<std::string> stop;       // stop strings (not included in the output); not applied to a constrained answer
   bool stop_at_end_of_generation = true;
+  // null: unconstrained. The answer (after the thought) must match it. Shared,
+  // immutable; build it once per (grammar, model) and reuse it.
+  std::shared_ptr<const tern::engine::constraint> constraint;
+  reasoning_options reasoning;
 };
 
 struct generate_stats {
   std::int64_t n_prompt = 0;       // prompt tokens
   std::int64_t n_prompt_reused = 0;  // of which were already in the session (prefix reuse)
   std::int64_t n_generated = 0;
+  std::int64_t n_forced = 0;       // constrained: tokens the grammar forced (no sampling)
+  std::int64_t n_masks = 0;        // constrained: full token masks computed
   double prefill_ms = 0;           // evaluating the prompt's new tokens
   double decode_ms = 0;            // generating (sampling and evaluating) the output
 };
 
 struct generation {
-  std::vector<std::int32_t> tokens;  // generated ids, end-of-generation token excluded
-  std::string text;                  // their text (cut before a stop string)
+  std::vector<std::int32_t> tokens;  // generated ids (thought included), end-of-generation token excluded
+  std::string text;                  // the answer's text (cut before a stop string); without the thought
   stop_reason reason = stop_reason::max_tokens;
   generate_stats stats;
+  std::string reasoning;               // reasoning.enabled: the thought, without `open`/`close`
+  std::int64_t n_thinking_tokens = 0;  // tokens of the thought, `close` included
 };
 
 // Called with each new piece of text; return false to stop (stop_reason::cancelled).
@@ -61,6 +87,10 @@ using text_callback = std::function<bool(std::string_view piece)>;
 
 // Generates a continuation of prompt. Errors: an empty prompt, a prompt longer
 // than the session's context, or an eval error (token id out of range).
+// Constrained: limit_exceeded when max_tokens (after the thinking budget) cannot
+// hold the shortest document, or the context cannot; invalid_argument when the
+// constraint's vocabulary is not the tokenizer's size. Streaming: on_text
+// receives the answer only (the thought is not streamed).
 result<generation> generate(session& s, const tokenizer& tok, std::span<const std::int32_t> prompt,
                             const generate_options& options, const text_callback& on_text = {});
 

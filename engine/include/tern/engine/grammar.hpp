@@ -31,6 +31,8 @@
 
 namespace tern::engine {
 
+class tokenizer;
+
 struct grammar_options {
   // false: JSON output has no free whitespace (compact). true: optional
   // whitespace (space, tab, CR, LF) around every structural character.
@@ -101,6 +103,13 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
 // and byte offset.
 result<std::shared_ptr<const token_vocabulary>> load_token_vocabulary(const std::filesystem::path& gguf_path);
 
+// The vocabulary of a loaded tokenizer (token_to_piece bytes), with the same
+// rules as load_token_vocabulary: control, user-defined, unknown and unused
+// tokens are special (never in a document); EOS tokens are the tokenizer's
+// end-of-generation ids (eos, eot, <|im_end|>, ...). The tokenizer may be
+// destroyed afterwards (the bytes are copied). Errors: an empty vocabulary.
+result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(const tokenizer& tok);
+
 // A grammar bound to a vocabulary with its mask caches: build once per
 // (schema, model) and share between generations (thread-safe).
 class constraint;
@@ -131,6 +140,11 @@ class grammar_matcher {
   void fill_mask(std::span<uint32_t> mask);
   // The only allowed token, if exactly one is allowed (sampling can be skipped).
   std::optional<int32_t> forced_token();
+  // True exactly when fill_mask would set token's bit (the budget included),
+  // without computing a mask: O(bytes of the token) apart from near the budget.
+  // Lets a sampler check its proposal first and compute a mask only on
+  // rejection (exact for greedy and for plain temperature sampling).
+  bool can_accept(int32_t token);
   // Advances by a sampled token; an error (state unchanged) if not allowed.
   result<void> accept_token(int32_t token);
   // Undoes the last k accepted tokens. Error if fewer were accepted.

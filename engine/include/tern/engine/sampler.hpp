@@ -9,7 +9,9 @@
 //
 // Order of the chain (as llama.cpp's default): penalties -> top-k -> top-p ->
 // min-p -> temperature -> draw. temperature <= 0 means greedy: the argmax of
-// the penalised logits, ties to the lowest id.
+// the penalised logits, ties to the lowest id. Without a top-k/top-p/min-p
+// cut the draw walks the tokens in id order (no sort); with one, in order of
+// logit.
 // Thread safety: a sampler holds its own random state; use one per sequence.
 #pragma once
 
