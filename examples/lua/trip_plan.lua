@@ -3,8 +3,8 @@
 --
 --   tern run examples/lua/trip_plan.lua [BUDGET] [CITY]
 --
--- The searches are Lua tools over canned offers (the travel API and the agent come
--- later); an agent would call the same tools through script::tools().
+-- The searches are Lua tools over canned offers, called directly; travel_agent.lua
+-- does the booking with an agent and HTTP tools against the travel API.
 
 local budget = tonumber(tern.args[1] or "900")
 local city = tern.args[2] or "Lisbon"

@@ -358,6 +358,58 @@ void host::start_call(int fn_ref, boost::json::value args, std::function<void(re
   post_resume(t);
 }
 
+namespace {
+struct sync_args {
+  int fn_ref;
+  const boost::json::value* arg;
+  boost::json::value* out;
+  std::string* error;
+  bool ok;
+};
+
+int sync_glue(lua_State* L) {
+  auto* a = static_cast<sync_args*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->fn_ref);
+  push_json(L, *a->arg);
+  lua_call(L, 1, 1);
+  a->ok = to_json(L, -1, *a->out, *a->error);
+  return 0;
+}
+}  // namespace
+
+result<boost::json::value> host::call_sync(int fn_ref, const boost::json::value& arg) noexcept {
+  try {
+    if (closed() || finished_) return tern::fail(errc::cancelled, "the script has ended");
+    boost::json::value out;
+    std::string error, message;
+    sync_args a{fn_ref, &arg, &out, &error, false};
+    auto keep = shared_from_this();
+    ++running_;
+    const bool ok = protected_call(L_, &sync_glue, &a, message);
+    --running_;
+    if (killed_) {
+      tern::error err = kill_error();
+      if (running_ == 0) finish(err);
+      return err;
+    }
+    if (!ok) return tern::error(errc::invalid_argument, std::move(message));
+    if (!a.ok) return tern::error(errc::invalid_argument, "the function's return value: " + error);
+    return out;
+  } catch (...) {
+    return tern::error(errc::internal, "out of memory calling a Lua function");
+  }
+}
+
+std::shared_ptr<tern::tools::http_client> host::http_client() noexcept {
+  if (closed() || finished_) return nullptr;
+  try {
+    if (!http_) http_ = std::make_shared<tern::tools::http_client>(executor_);
+    return http_;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
 void host::complete_call(const std::shared_ptr<task>& t, result<boost::json::value> outcome) noexcept {
   if (!t->on_done) return;
   auto done = std::move(t->on_done);
@@ -442,6 +494,14 @@ void host::finish(result<boost::json::value> outcome) noexcept {
     cancel_task(*c);
     complete_call(c, outcome.has_value() ? tern::error(errc::cancelled, "the script that defined this function has ended")
                                          : outcome.error());
+  }
+  if (http_) {
+    // Idle keep-alive connections would hold servers (and the io_context) open.
+    try {
+      http_->close_idle();
+    } catch (...) {
+    }
+    http_.reset();
   }
   if (L_ != nullptr) {
     lua_close(L_);  // runs __gc of remaining boxes; frees every thread

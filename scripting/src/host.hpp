@@ -10,7 +10,9 @@
 // ever leaves a function called by Lua.
 #pragma once
 
+#include <tern/agent/model.hpp>
 #include <tern/scripting/script.hpp>
+#include <tern/tools/http_client.hpp>
 #include <tern/tools/tool.hpp>
 
 #include <lua.hpp>
@@ -95,6 +97,19 @@ class host : public std::enable_shared_from_this<host> {
   // task; `done` runs once (posted) with its first result as JSON or its error.
   void start_call(int fn_ref, boost::json::value args, std::function<void(result<boost::json::value>)> done);
 
+  // Calls the function anchored at `fn_ref` with `arg` (converted to Lua) right now,
+  // on the main thread: the function cannot wait (tern.sleep and the like raise
+  // "cannot wait here"). The first result comes back as JSON; a Lua error is
+  // invalid_argument with its message (file:line). Used for callbacks C++ calls
+  // synchronously (a scripted model's turn function, on_event). When a limit stops the
+  // script inside the call, the error is the limit's and the script is over.
+  result<boost::json::value> call_sync(int fn_ref, const boost::json::value& arg) noexcept;
+
+  // The HTTP client the script's HTTP tools, OpenAPI imports and MCP clients share
+  // (one connection pool per script), created on first use on the script's executor.
+  // Empty (nullptr) once the script has ended.
+  std::shared_ptr<tern::tools::http_client> http_client() noexcept;
+
   // Stops everything: the script is over with `outcome`.
   void finish(result<boost::json::value> outcome) noexcept;
   // Marks the script as stopped by a limit or a cancel while Lua code runs; the count
@@ -111,6 +126,7 @@ class host : public std::enable_shared_from_this<host> {
   std::string scratch_;  // a host-owned string C functions hand to Lua (require paths, messages)
   std::string traceback_;
   std::vector<tern::tools::tool_ptr> tools_;  // defined with tern.tool, in order
+  std::shared_ptr<tern::tools::http_client> http_;
 
   // Memory accounting (bytes held by the Lua state).
   std::size_t mem_used_ = 0;
@@ -151,6 +167,12 @@ void open_libraries(lua_State* L, bool unsafe, const std::filesystem::path& scri
 void open_tern_module(lua_State* L);
 // Adds tern.tool to the table at tern_idx (lua_tool.cpp).
 void open_tool_functions(lua_State* L, int tern_idx);
+// Adds tern.model (lua_model.cpp).
+void open_model_functions(lua_State* L, int tern_idx);
+// Adds tern.agent (lua_agent.cpp).
+void open_agent_functions(lua_State* L, int tern_idx);
+// Adds tern.http_tool, tern.openapi and tern.mcp (lua_http_tools.cpp).
+void open_http_tool_functions(lua_State* L, int tern_idx);
 
 // --- boxes: C++ objects owned by Lua userdata, destroyed by __gc ---
 template <class T>
@@ -172,6 +194,32 @@ T* new_box(lua_State* L) {
   lua_setmetatable(L, -2);  // no allocation: marks the userdata for finalisation
   return obj;
 }
+
+// --- tools as Lua values (lua_tool.cpp) ---
+
+// What a "tern.tool" userdata holds: every tool a script sees (tern.tool, tern.http_tool,
+// tern.openapi, tern.mcp) is one, so all of them work with tool:call and tern.agent.
+struct tool_box {
+  tools::tool_ptr tool;
+  boost::json::value parameters;  // the schema as Lua reads it back (tool.parameters)
+  std::string error;
+};
+// Pushes a new empty tool userdata (metatable with __index, __name "tern.tool").
+tool_box* new_tool_box(lua_State* L);
+// Pushes `t` as a tool userdata. `t` must be owned by a box or the host (Lua may raise).
+void push_tool(lua_State* L, const tools::tool_ptr& t);
+// The tool at idx, or nullptr when the value is not a tool userdata.
+const tools::tool_ptr* test_tool(lua_State* L, int idx);
+
+// Runs the Lua function anchored at fn_ref as a new task of the host (it may wait);
+// completes on the awaiting coroutine's executor with its first result as JSON or its
+// error. Not a coroutine: see lua_tool.cpp.
+asio::awaitable<result<boost::json::value>> call_lua(std::shared_ptr<host> h, int fn_ref, boost::json::value args);
+
+// --- models as Lua values (lua_model.cpp) ---
+
+// The model of a "tern.model" userdata at idx, or nullptr when it is not one.
+const std::shared_ptr<agent::model>* test_model(lua_State* L, int idx);
 
 // --- awaiting C++ async work from Lua ---
 enum class await_status { started, not_in_task, failed };

@@ -31,14 +31,6 @@ struct call_initiation {
   }
 };
 
-// Runs the Lua function anchored at fn_ref as a new task of the script. A plain
-// function (not a coroutine), called outside any co_await expression: GCC 12 destroys
-// some temporaries of a co_await expression twice.
-asio::awaitable<result<boost::json::value>> call_lua(std::shared_ptr<host> h, int fn_ref, boost::json::value args) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<boost::json::value>)>(
-      call_initiation{std::move(h), fn_ref, std::move(args)}, asio::use_awaitable);
-}
-
 class lua_tool final : public tools::tool {
  public:
   lua_tool(tools::tool_spec spec, tools::schema_validator v, std::weak_ptr<host> h, int fn_ref)
@@ -68,12 +60,6 @@ class lua_tool final : public tools::tool {
   int fn_ref_;
 };
 
-struct tool_box {
-  tools::tool_ptr tool;
-  boost::json::value parameters;
-  std::string error;
-};
-
 // Builds the tool from the fields read by l_tool. Leaves the error in box->error.
 bool make_tool(host* h, tool_box* box, const char* name, std::size_t name_len, const char* description,
                std::size_t description_len, int fn_ref) noexcept {
@@ -99,14 +85,8 @@ bool make_tool(host* h, tool_box* box, const char* name, std::size_t name_len, c
 }
 
 tool_box* check_tool(lua_State* L, int idx) {
-  if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
-    lua_getfield(L, -1, "__name");
-    const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == "tern.tool";
-    lua_pop(L, 2);
-    if (ours) return static_cast<tool_box*>(lua_touserdata(L, idx));
-  }
-  luaL_typeerror(L, idx, "tern.tool");
-  return nullptr;
+  if (test_tool(L, idx) == nullptr) luaL_typeerror(L, idx, "tern.tool");
+  return static_cast<tool_box*>(lua_touserdata(L, idx));
 }
 
 struct call_box {
@@ -158,7 +138,7 @@ int l_tool_index(lua_State* L) {
   } else if (k == "description") {
     lua_pushlstring(L, tb->tool->description().data(), tb->tool->description().size());
   } else if (k == "parameters") {
-    push_json(L, tb->parameters);
+    push_json(L, tb->parameters);  // a copy made when the tool was pushed
   } else {
     lua_pushnil(L);
   }
@@ -181,17 +161,9 @@ int l_tool(lua_State* L) {
   if (lua_type(L, 4) != LUA_TTABLE) return luaL_error(L, "tern.tool: 'parameters' must be a table (a JSON Schema)");
   if (lua_type(L, 5) != LUA_TFUNCTION) return luaL_error(L, "tern.tool: 'run' must be a function(args)");
 
-  auto* box = new_box<tool_box>(L);  // 6
+  auto* box = new_tool_box(L);  // 6
   if (!to_json(L, 4, box->parameters, box->error))
     return luaL_error(L, "tern.tool '%s': parameters %s", name, box->error.c_str());
-  lua_getmetatable(L, 6);
-  lua_pushliteral(L, "tern.tool");
-  lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "tern.tool");
-  lua_setfield(L, -2, "__metatable");  // hides __gc from getmetatable
-  lua_pushcfunction(L, &l_tool_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
 
   lua_pushvalue(L, 5);
   const int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);  // lives as long as the state
@@ -201,7 +173,56 @@ int l_tool(lua_State* L) {
   return 1;
 }
 
+bool copy_tool(tool_box* box, const tools::tool_ptr& t) noexcept {
+  try {
+    box->tool = t;
+    box->parameters = t->parameters();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace
+
+// Runs the Lua function anchored at fn_ref as a new task of the script. A plain
+// function (not a coroutine), called outside any co_await expression: GCC 12 destroys
+// some temporaries of a co_await expression twice.
+asio::awaitable<result<boost::json::value>> call_lua(std::shared_ptr<host> h, int fn_ref, boost::json::value args) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(result<boost::json::value>)>(
+      call_initiation{std::move(h), fn_ref, std::move(args)}, asio::use_awaitable);
+}
+
+tool_box* new_tool_box(lua_State* L) {
+  auto* box = new_box<tool_box>(L);
+  lua_getmetatable(L, -1);
+  lua_pushliteral(L, "tern.tool");
+  lua_setfield(L, -2, "__name");
+  lua_pushliteral(L, "tern.tool");
+  lua_setfield(L, -2, "__metatable");  // hides __gc from getmetatable
+  lua_pushcfunction(L, &l_tool_index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  return box;
+}
+
+void push_tool(lua_State* L, const tools::tool_ptr& t) {
+  tool_box* box = new_tool_box(L);
+  if (!copy_tool(box, t)) luaL_error(L, "out of memory");
+}
+
+const tools::tool_ptr* test_tool(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TUSERDATA) return nullptr;
+  luaL_checkstack(L, 2, nullptr);
+  if (!lua_getmetatable(L, idx)) return nullptr;
+  lua_getfield(L, -1, "__name");
+  const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == "tern.tool";
+  lua_pop(L, 2);
+  if (!ours) return nullptr;
+  auto* box = static_cast<tool_box*>(lua_touserdata(L, idx));
+  return box->tool ? &box->tool : nullptr;
+}
 
 void open_tool_functions(lua_State* L, int tern_idx) {
   lua_pushcfunction(L, &l_tool);

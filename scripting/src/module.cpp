@@ -1,5 +1,6 @@
 // The global `tern` table: workflow helpers (sleep, parallel, json, log, env, args,
-// now, host functions). Agents, models and tools join it as those libraries land.
+// now, host functions); models, agents and tools come from lua_model.cpp,
+// lua_agent.cpp, lua_tool.cpp and lua_http_tools.cpp.
 #include "host.hpp"
 #include "lua_json.hpp"
 
@@ -282,6 +283,9 @@ void open_tern_module(lua_State* L) {
   const luaL_Reg fns[] = {{"sleep", l_sleep}, {"parallel", l_parallel}, {"env", l_env}, {"now", l_now}, {nullptr, nullptr}};
   luaL_setfuncs(L, fns, 0);
   open_tool_functions(L, tern_idx);
+  open_model_functions(L, tern_idx);
+  open_agent_functions(L, tern_idx);
+  open_http_tool_functions(L, tern_idx);
 
   lua_createtable(L, 0, 5);
   const luaL_Reg json_fns[] = {{"encode", l_json_encode}, {"decode", l_json_decode}, {"array", l_json_array}, {nullptr, nullptr}};

@@ -9,9 +9,11 @@
 //
 // Each script owns its own Lua state (its own globals, memory accounting and
 // instruction counter). Its main chunk runs as a Lua coroutine; a call that awaits
-// C++ work (tern.sleep, tern.host.*, later models and tools) yields that coroutine and
-// the operation's completion resumes it on the executor, so many scripts and many
-// coroutines share one io_context and none blocks it.
+// C++ work (tern.sleep, tern.host.*, tool:call, agent:run, tern.openapi, tern.mcp)
+// yields that coroutine and the operation's completion resumes it on the executor,
+// so many scripts and many coroutines share one io_context and none blocks it. Models, agents and HTTP tools
+// made by a script (tern.model, tern.agent, tern.http_tool, ...) run on that executor
+// and live as long as the script; docs/lua.md is the reference.
 //
 // Sandbox (default): only safe libraries (base without dofile/loadfile, string
 // without dump, table, math, utf8, coroutine, os.clock/time/date/difftime); `load`
