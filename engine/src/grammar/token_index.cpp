@@ -251,8 +251,9 @@ bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) 
 
 // One pass over the vocabulary trie in depth-first order with the DFA alone
 // (this loop is the cost of a terminal state's first visit). A dead state
-// skips the node's subtree; a live, non-accepting state that loops on every
-// byte below the node takes the whole subtree without walking it.
+// skips the node's subtree; a live, non-accepting state takes the whole
+// subtree without walking it when it loops on every byte below the node, or
+// the subtree is clean text and the state is text-closed or reaches deeper.
 void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
                  std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
