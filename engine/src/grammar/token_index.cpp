@@ -67,12 +67,14 @@ int utf8_clean_next(int u, uint8_t b) {
 void flat_trie::add_subtree_bytes() {
   below.assign(n_nodes(), {});
   clean.assign(n_nodes(), uint8_t((1u << u8_n) - 1));
+  height.assign(n_nodes(), 0);
   // Children follow their parent in depth-first order, so a reverse sweep sees
   // every child before its parent.
   for (size_t i = n_nodes(); i-- > 1;) {
     for (uint32_t c = uint32_t(i) + 1; c < end[i]; c = end[c]) {
       below[i][byte[c] >> 6] |= uint64_t(1) << (byte[c] & 63);
       for (int w = 0; w < 4; ++w) below[i][w] |= below[c][w];
+      height[i] = std::max<uint8_t>(height[i], uint8_t(std::min(255, height[c] + 1)));
       for (int u = 0; u < u8_n; ++u) {
         int v = utf8_clean_next(u, byte[c]);
         if (v < 0 || !((clean[c] >> v) & 1)) clean[i] &= uint8_t(~(1u << u));
@@ -100,6 +102,7 @@ class loop_sets {
     std::array<uint64_t, 4> bytes{};
     bool any = false;
     bool text = false;
+    uint32_t reach = 0;  // clean text of up to this many bytes stays live and non-accepting
   };
   explicit loop_sets(const dfa& d) : d_(d), idx_(d.n_states(), -1), text_(d.n_states(), 0) {}
   const info& of(int32_t s) {
@@ -113,6 +116,7 @@ class loop_sets {
       constexpr uint64_t printable_lo = 0xFFFFFFFF00000000ull, printable_hi = 0x7FFFFFFFFFFFFFFFull;
       m.text = text_[s] == closed ||
                (((m.bytes[0] & printable_lo) | (m.bytes[1] & printable_hi)) != 0 && text_closed(s));
+      if (!m.text) m.reach = text_reach(s);
       idx_[s] = int32_t(sets_.size());
       sets_.push_back(m);
     }
@@ -168,10 +172,77 @@ class loop_sets {
     return true;
   }
 
+  // How many characters of clean text from s are known to stay live and
+  // short of accepting: layer by layer over the states they reach (one state
+  // per layer in a counting string, whose later states learn their own
+  // answers from the same pass). Layers wider than a few states stop the
+  // count early, which only makes the answer smaller (still sound).
+  uint32_t text_reach(int32_t s) {
+    if (reach_.empty()) reach_.assign(d_.n_states(), -1);
+    if (reach_[s] >= 0) return uint32_t(reach_[s]);
+    constexpr uint32_t max_chars = 32;
+    constexpr size_t max_layer = 4, max_mid = 512;
+    std::vector<int32_t> layer = {s}, next;
+    std::vector<int32_t> chain;  // single-state layers from s on
+    std::vector<std::pair<int32_t, int>> todo, mid;
+    uint32_t k = 0;
+    bool exact = true;  // every layer so far held one state
+    for (; k < max_chars; ++k) {
+      if (layer.size() == 1) {
+        if (exact) chain.push_back(layer[0]);
+        if (reach_[layer[0]] >= 0 && exact) {
+          k += uint32_t(reach_[layer[0]]);
+          break;
+        }
+      } else {
+        exact = false;
+      }
+      next.clear();
+      mid.clear();
+      bool ok = true;
+      for (int32_t x : layer) {
+        todo.assign(1, {x, u8_start});
+        while (!todo.empty() && ok) {
+          auto [y, u] = todo.back();
+          todo.pop_back();
+          for (int b = 0; b < 256 && ok; ++b) {
+            int v = utf8_clean_next(u, uint8_t(b));
+            if (v < 0) continue;
+            int32_t z = d_.step(y, uint8_t(b));
+            if (z == dead || d_.accept[z]) {
+              ok = false;
+            } else if (v == u8_start) {
+              if (std::find(next.begin(), next.end(), z) == next.end()) next.push_back(z);
+            } else if (std::find(mid.begin(), mid.end(), std::make_pair(z, v)) == mid.end()) {
+              if (mid.size() >= max_mid) ok = false;
+              mid.emplace_back(z, v);
+              todo.emplace_back(z, v);
+            }
+          }
+        }
+      }
+      if (!ok) break;
+      if (next.size() > max_layer) {
+        ++k;
+        exact = false;
+        break;
+      }
+      layer.swap(next);
+    }
+    k = std::min(k, max_chars);
+    // The j-th state of a single-state chain has k - j characters of reach;
+    // exact only while no wider layer was seen before it.
+    for (size_t j = 0; j < chain.size(); ++j)
+      if (reach_[chain[j]] < 0) reach_[chain[j]] = int32_t(k - std::min<uint32_t>(k, uint32_t(j)));
+    reach_[s] = int32_t(k);
+    return k;
+  }
+
   const dfa& d_;
   std::vector<int32_t> idx_;
   std::vector<info> sets_;
   std::vector<uint8_t> text_;
+  std::vector<int32_t> reach_;
 };
 
 bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) {
@@ -180,8 +251,9 @@ bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) 
 
 // One pass over the vocabulary trie in depth-first order with the DFA alone
 // (this loop is the cost of a terminal state's first visit). A dead state
-// skips the node's subtree; a live, non-accepting state that loops on every
-// byte below the node takes the whole subtree without walking it.
+// skips the node's subtree; a live, non-accepting state takes the whole
+// subtree without walking it when it loops on every byte below the node, or
+// the subtree is clean text and the state is text-closed or reaches deeper.
 void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
                  std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
@@ -211,7 +283,10 @@ void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl&
   };
   const bool can_skip = !t.below.empty();
   auto skippable = [&](const loop_sets::info& l, uint32_t node) {
-    return (l.text && (t.clean[node] & 1)) || (l.any && subset(t.below[node], l.bytes));
+    // Clean text below a text-closed state, or no longer than its reach
+    // (a byte is at most a character, so bytes bound characters).
+    return ((l.text || t.height[node] <= l.reach) && (t.clean[node] & 1)) ||
+           (l.any && subset(t.below[node], l.bytes));
   };
   uint32_t i = 1;
   while (i < n) {

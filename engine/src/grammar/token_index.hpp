@@ -29,6 +29,8 @@ struct flat_trie {
   // state u (utf8_state), is clean JSON string text: whole characters other
   // than '"', '\\' and controls, the last one possibly cut short.
   std::vector<uint8_t> clean;
+  // [node]: the longest path below the node in bytes, capped at 255.
+  std::vector<uint8_t> height;
   size_t n_nodes() const { return byte.size(); }
   void add_subtree_bytes();
   // entries: (bytes, token); empty byte strings are skipped.
