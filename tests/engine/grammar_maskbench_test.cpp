@@ -25,7 +25,7 @@ constexpr size_t recorded_passes = 0;
 constexpr auto per_schema_deadline = std::chrono::seconds(300);
 #else
 constexpr size_t stride = 6;
-constexpr size_t recorded_passes = 153;
+constexpr size_t recorded_passes = 170;
 constexpr auto per_schema_deadline = std::chrono::seconds(60);
 #endif
 

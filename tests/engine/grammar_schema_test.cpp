@@ -398,3 +398,22 @@ TEST_CASE("schema: object counts and dependencies agree with the validator (brut
     }
   }
 }
+
+TEST_CASE("schema: integer multipleOf (remainder automaton)") {
+  auto g = must(R"({"type":"integer","multipleOf":7,"minimum":-30,"maximum":100})");
+  for (int v = -60; v <= 150; ++v) {
+    INFO(v);
+    CHECK(g->matches(std::to_string(v)) == (v % 7 == 0 && v >= -30 && v <= 100));
+  }
+  CHECK_FALSE(g->matches("007"));
+  CHECK_FALSE(g->matches("-0"));
+  check(R"({"type":"integer","multipleOf":1})", {{"5", true}, {"-5", true}, {"5.5", false}});
+  // a number that is a multiple of an integer is an integer, written without fraction or exponent
+  check(R"({"type":"number","multipleOf":1.0})", {{"12", true}, {"0", true}, {"1.5", false}, {"1e3", false}});
+  check(R"({"type":"number","multipleOf":25})", {{"100", true}, {"1234567890135", false}, {"1234567890075", true}});
+  auto f = compile_json_schema(R"({"type":"number","multipleOf":0.01})");
+  REQUIRE_FALSE(f);
+  CHECK_THAT(f.error().describe(), Catch::Contains("multipleOf"));
+  CHECK_FALSE(compile_json_schema(R"({"type":"integer","multipleOf":0})"));
+  CHECK_FALSE(compile_json_schema(R"({"type":"integer","multipleOf":10,"minimum":1,"maximum":9})"));
+}

@@ -604,4 +604,22 @@ result<dfa> intersect(const dfa& a, const dfa& b, bool subtract_b, size_t max_st
   return trim(d);
 }
 
+dfa divisible_by(uint32_t m) {
+  // States: 0 start, 1 after '-', 2 + r: digits read so far, value mod m == r.
+  dfa d;
+  for (int b = 0; b < 256; ++b) d.byte_class[b] = b == '-' ? 1 : (b >= '0' && b <= '9') ? uint16_t(2 + b - '0') : 0;
+  d.n_classes = 12;
+  size_t n = 2 + size_t(m);
+  d.next.assign(n * 12, dead);
+  d.accept.assign(n, 0);
+  d.accept[2] = 1;
+  d.next[0 * 12 + 1] = 1;
+  for (size_t s = 0; s < n; ++s) {
+    uint64_t r = s < 2 ? 0 : s - 2;
+    for (uint32_t digit = 0; digit < 10; ++digit) d.next[s * 12 + 2 + digit] = int32_t(2 + (r * 10 + digit) % m);
+  }
+  d.start = 0;
+  return trim(d);
+}
+
 }  // namespace tern::engine::grammar_detail

@@ -79,4 +79,8 @@ result<dfa> compile_dfa(const rx& re, const compile_options& opts = {});
 // Product machines. intersect: both accept; subtract: a accepts and b does not.
 result<dfa> intersect(const dfa& a, const dfa& b, bool subtract = false, size_t max_states = 20000);
 
+// `-?[0-9]+` whose value is a multiple of m (m >= 1; m + 2 states). Meant to be
+// intersected with an integer terminal, which rules out leading zeros.
+dfa divisible_by(uint32_t m);
+
 }  // namespace tern::engine::grammar_detail

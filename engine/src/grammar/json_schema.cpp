@@ -70,7 +70,7 @@ namespace {
 
 const std::set<std::string_view> unsupported_keywords = {
     "not", "if", "then", "else", "dependentSchemas", "propertyNames",
-    "contains", "minContains", "maxContains", "multipleOf", "unevaluatedProperties",
+    "contains", "minContains", "maxContains", "unevaluatedProperties",
     "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
 
 std::string quote(std::string_view s) { return bj::serialize(bj::string_view(s.data(), s.size())); }
@@ -765,6 +765,20 @@ class schema_compiler {
   // ---- numbers ----
 
   result<int32_t> number_term(const bj::object& o, const std::string& ptr, bool integer) {
+    // multipleOf k (a positive integer): the multiples are integers, written
+    // without fraction or exponent, and their decimal digits run through a
+    // k-state remainder automaton.
+    uint32_t multiple = 1;
+    if (auto* mo = o.if_contains("multipleOf")) {
+      std::string mptr = json::append_pointer(ptr, "multipleOf");
+      if (!mo->is_number() || !(mo->to_number<double>() > 0))
+        return err(mptr, "'multipleOf' must be a positive number", errc::invalid_argument);
+      double m = mo->to_number<double>();
+      if (m != std::floor(m) || m > 100000)
+        return err(mptr, "'multipleOf' other than an integer up to 100000 is not supported");
+      multiple = uint32_t(m);
+      integer = true;
+    }
     std::optional<double> lo, hi;
     bool lo_ex = false, hi_ex = false;
     auto get = [&](const char* k) -> const bj::value* { return o.if_contains(k); };
@@ -800,6 +814,13 @@ class schema_compiler {
       if (alts.empty()) return err(ptr, "integer bounds admit no value", errc::invalid_argument);
       auto d = compile_dfa(rx_alt(std::move(alts)));
       if (!d) return std::move(d).error().at(ptr);
+      if (multiple > 1) {
+        auto both = intersect(*d, divisible_by(multiple));
+        if (!both) return std::move(both).error().at(json::append_pointer(ptr, "multipleOf"));
+        if (both->empty_language())
+          return err(ptr, "no multiple of 'multipleOf' within the bounds", errc::invalid_argument);
+        return b_.add_term(std::move(both).value());
+      }
       return b_.add_term(std::move(d).value());
     }
     auto digits = rx_repeat(rx_class({{'0', '9'}}), 1, rx_node::unbounded);
