@@ -5,6 +5,7 @@
 // fraction (bound: 1.0) and the time per model.
 //
 //   bench_constrained_property [--seeds N] [--schemas tools|maskbench|all] [--models a.gguf,b.gguf] [--verbose]
+//                              [--shard K/N]   (schemas K, K+N, ...: run N processes and add up their counts)
 #include "../../tests/engine/constrained_property.hpp"
 
 #include <tern/core/clock.hpp>
@@ -18,6 +19,7 @@ using namespace tern::test::constrained;
 
 int main(int argc, char** argv) {
   int seeds = 200;
+  std::size_t shard = 0, n_shards = 1;
   std::string which = "all";
   bool verbose = false;
   std::vector<std::string> model_list;
@@ -26,6 +28,11 @@ int main(int argc, char** argv) {
     if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
     else if (a == "--schemas" && i + 1 < argc) which = argv[++i];
     else if (a == "--verbose") verbose = true;
+    else if (a == "--shard" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      shard = std::stoul(v.substr(0, v.find('/')));
+      n_shards = std::max<std::size_t>(1, std::stoul(v.substr(v.find('/') + 1)));
+    }
     else if (a == "--models" && i + 1 < argc) {
       std::string s = argv[++i];
       for (std::size_t p = 0; p <= s.size();) {
@@ -68,12 +75,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: no models or no schemas\n");
     return 1;
   }
-  fmt::print("constrained property: {} schemas x {} seeds over {} models (8:8:3:1 of every 20), temperature 1\n",
-             cases.size(), seeds, models.size());
+  fmt::print("constrained property: {} schemas (shard {}/{}) x {} seeds over {} models (8:8:3:1 of every 20), temperature 1\n",
+             cases.size(), shard, n_shards, seeds, models.size());
   struct per_model { std::size_t runs = 0, valid = 0; std::int64_t tokens = 0; double ms = 0; };
   std::vector<per_model> stats(models.size());
   std::size_t runs = 0, valid = 0;
-  for (const auto& c : cases) {
+  for (std::size_t ci = shard; ci < cases.size(); ci += n_shards) {
+    const auto& c = cases[ci];
     std::size_t c_valid = 0;
     for (int seed = 0; seed < seeds; ++seed) {
       const std::size_t mi = models.size() >= 3 ? model_for(seed, models.size()) : static_cast<std::size_t>(seed) % models.size();

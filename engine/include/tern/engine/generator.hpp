@@ -9,6 +9,24 @@
 // agent's cost per step grows with what each step adds, not with the whole
 // conversation. Text is streamed through a detokenizer, so a piece never ends
 // inside a UTF-8 sequence.
+//
+// Constrained generation: with options.constraint set (grammar.hpp,
+// make_constraint), only tokens that keep the answer a prefix of a document of
+// the grammar can be chosen, and the answer is never truncated: the token
+// budget (max_tokens, limited by the context's room, less what the thought
+// used) is the matcher's budget, so near the end only tokens that can still
+// finish in time are allowed. A budget too small for the shortest document is
+// an error before any token is evaluated. When the document is complete and
+// nothing more can follow, or the model picks EOS while it is complete,
+// generation stops with stop_reason::grammar_complete. Never an unconstrained
+// fallback. A mask is computed only when the sampler's proposal is refused
+// (exact for greedy and plain temperature sampling; see docs/grammar.md).
+//
+//   generate_options o{.max_tokens = 200};
+//   o.constraint = tern::engine::make_constraint(grammar, vocabulary);  // cache per schema and model
+//   o.reasoning = {.enabled = true, .opened_by_prompt = true, .max_thinking_tokens = 512};
+//   TERN_TRY(auto g, tern::engine::generate(s, tok, prompt, o));
+//   // g.reasoning: the thought (without <think>/</think>); g.text: the document
 #pragma once
 
 #include <tern/core/result.hpp>
@@ -33,7 +51,8 @@ enum class stop_reason {
   stop_string,        // a stop string appeared (the text is cut before it)
   cancelled,          // the text callback returned false
   context_full,       // the session's context has no room for another token
-  grammar_complete,   // constrained: the document is complete (the model chose EOS, or nothing can follow)
+  grammar_complete,   // constrained: the document is complete (the model chose EOS, nothing can
+                      // follow, or the budget ended exactly there)
 };
 std::string_view to_string(stop_reason reason) noexcept;
 
