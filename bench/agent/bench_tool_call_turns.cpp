@@ -1,7 +1,8 @@
 // Grammar-constrained tool-call turns at scale: the random-weight
 // stories260K model samples (temperature 1, a fresh seed per turn) under each
-// format's tool-call grammar (required mode, 1-3 parallel calls) over the six
-// tools of tests/data/tool-schemas/toolcall_tools.json; every turn is parsed
+// format's tool-call grammar (required mode, 1-3 parallel calls) over the
+// tools of tests/data/tool-schemas/ (one schema per file, named after the
+// file: flights, hotels, calendar, CRM; nested, recursive); every turn is parsed
 // strictly (no repairs) and each call's arguments are checked by the
 // independent validator (tools::schema_validator).
 // Bound: every turn valid (ratio 1.0). Also prints ms per turn and per token.
@@ -18,7 +19,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -30,22 +33,36 @@ using namespace tern;
 int main(int argc, char** argv) {
   std::string model_path = argc > 1 ? argv[1] : std::string(TERN_SOURCE_DIR) + "/tests/data/models/stories260K.gguf";
   int n_seeds = argc > 2 ? std::atoi(argv[2]) : 200;
-  std::ifstream in(std::string(TERN_SOURCE_DIR) + "/tests/data/tool-schemas/toolcall_tools.json", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto doc = json::parse(text);
   auto m = engine::model::load(model_path);
   auto tok = engine::tokenizer::load(model_path);
-  if (!doc || !m || !tok) {
-    std::fprintf(stderr, "bench_tool_call_turns: cannot load the model or tests/data/tool-schemas/toolcall_tools.json\n");
+  if (!m || !tok) {
+    std::fprintf(stderr, "bench_tool_call_turns: cannot load %s\n", model_path.c_str());
     return 1;
   }
   auto vocab = engine::make_token_vocabulary(*tok);
   if (!vocab) return 1;
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(TERN_SOURCE_DIR) + "/tests/data/tool-schemas", ec))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
   std::vector<engine::tool_definition> tools;
   std::map<std::string, tools::schema_validator, std::less<>> validators;
-  for (const auto& t : doc->as_array()) {
-    tools.push_back({std::string(t.at("name").as_string()), boost::json::serialize(t.at("parameters"))});
-    validators.emplace(tools.back().name, *tools::schema_validator::compile(t.at("parameters")));
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto schema = json::parse(text);
+    auto v = schema ? tools::schema_validator::compile(*schema) : result<tools::schema_validator>(schema.error());
+    if (!v) {
+      std::fprintf(stderr, "%s: %s\n", f.string().c_str(), v.error().to_string().c_str());
+      return 1;
+    }
+    tools.push_back({f.stem().string(), text});
+    validators.emplace(tools.back().name, *v);
+  }
+  if (tools.empty()) {
+    std::fprintf(stderr, "bench_tool_call_turns: no tool schemas in tests/data/tool-schemas\n");
+    return 1;
   }
   engine::session s(*m, 1024);
   auto prompt = tok->encode("Plan the trip and call tools:", true, false);
@@ -62,7 +79,7 @@ int main(int argc, char** argv) {
     long f_valid = 0;
     for (int seed = 0; seed < n_seeds; ++seed) {
       engine::generate_options o;
-      o.max_tokens = 320;
+      o.max_tokens = 480;
       o.sampling.temperature = 1.0f;
       o.sampling.seed = uint64_t(seed) * 104729 + 3;
       o.constraint = c;

@@ -17,6 +17,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -28,20 +30,21 @@ using engine::tool_mode;
 
 namespace {
 
-// Travel, calendar and CRM tools (tests/data/tool-schemas/toolcall_tools.json):
-// formats, patterns, bounds, enums, nested objects and arrays, anyOf, and a
-// recursive schema.
+// The tool definitions of tests/data/tool-schemas/ (flights, hotels, calendar,
+// CRM; nested, recursive; one schema per file, the tool named after the file).
 std::vector<tool_definition> load_tools() {
-  auto p = test::fixture("tool-schemas/toolcall_tools.json");
-  REQUIRE(p);
-  std::ifstream in(*p, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto doc = json::parse(text);
-  REQUIRE(doc);
+  auto dir = test::test_data("tool-schemas");
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
   std::vector<tool_definition> out;
-  for (const auto& t : doc->as_array())
-    out.push_back({std::string(t.at("name").as_string()), boost::json::serialize(t.at("parameters"))});
-  REQUIRE(out.size() >= 6);
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out.push_back({f.stem().string(), text});
+  }
+  REQUIRE(out.size() >= 20);
   return out;
 }
 
@@ -124,7 +127,7 @@ void run_turns(const model_fixture& f, std::span<const tool_call_format> formats
         for (const auto& call : out.tool_calls) {
           auto v = validators.find(call.name);
           REQUIRE(v != validators.end());
-          if (mc.mode == tool_mode::named) CHECK(call.name == "book_hotel");
+          if (mc.mode == tool_mode::named) CHECK(call.name == mc.named);
           auto r = v->second.validate(boost::json::value(call.arguments));
           INFO(call.name << " " << boost::json::serialize(call.arguments));
           CHECK(r);
@@ -149,7 +152,7 @@ TEST_CASE("tool-call property: sampled turns of random models parse into valid c
   auto f = load(path);
   REQUIRE(f);
   const mode_case modes[] = {{tool_mode::required, "", 20}, {tool_mode::named, "book_hotel", 5}, {tool_mode::automatic, "", 5}};
-  run_turns(*f, all_formats, modes, 320);
+  run_turns(*f, all_formats, modes, 480);
 }
 
 TEST_CASE("tool-call property: a 32000-token SentencePiece vocabulary") {

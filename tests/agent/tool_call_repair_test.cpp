@@ -228,3 +228,29 @@ TEST_CASE("tool call parser: what the tool-call grammar accepts parses into the 
     }
   }
 }
+
+TEST_CASE("tool call parser: fragments of every syntax never crash") {
+  const std::vector<std::string> pieces = {ds_begin, ds_end, ds_call, ds_call_end, ds_sep, "<tool_call>", "</tool_call>",
+                                           "```json\n", "```", "{", "}", "[", "]", "\"", "\\", "\n", ";", "function",
+                                           "{\"name\": \"a\", \"arguments\": ", "<|python_tag|>", "<think>", "</think>"};
+  uint64_t x = 12345;
+  auto next = [&] {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return size_t(x >> 33);
+  };
+  parse_options o;
+  o.known_tools = {"a"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    for (size_t n = next() % 9; n > 0; --n) text += pieces[next() % pieces.size()];
+    for (auto s : {tool_call_syntax::automatic, tool_call_syntax::hermes, tool_call_syntax::llama3_json,
+                   tool_call_syntax::deepseek_r1}) {
+      o.syntax = s;
+      o.repair = (i & 1) != 0;
+      auto out = parse_model_output(text, o);
+      // Every call that comes out has a name and a unique id.
+      for (const auto& c : out.tool_calls) CHECK_FALSE(c.name.empty());
+      CHECK(out.tool_calls.size() + out.invalid_calls.size() <= text.size());
+    }
+  }
+}

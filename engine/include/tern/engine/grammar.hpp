@@ -93,7 +93,12 @@ class token_vocabulary {
 };
 
 // token_bytes[i]: the bytes of token i; special[i]: a control token, never
-// allowed inside a document. eos: tokens that end generation once complete.
+// text inside a document. eos: tokens that end generation once complete.
+// A special token that is not EOS and is given a text (token_bytes[i], e.g.
+// "<tool_call>") may still stand for a grammar terminal that is exactly that
+// literal (tool-call markers; docs/grammar.md, "Masks"); token_bytes(i)
+// returns "" for it all the same. load_token_vocabulary and the tokenizer
+// overload pass the text of control and user-defined tokens.
 result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vector<std::string> token_bytes,
                                                                       std::vector<uint8_t> special,
                                                                       std::vector<int32_t> eos);
