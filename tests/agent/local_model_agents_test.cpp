@@ -39,7 +39,7 @@ counted_tools make_tools() {
 }
 
 TEST_CASE("20 concurrent agents on one local_model finish, and every tool call they make is schema-valid") {
-  auto m = open_tiny_qwen();
+  auto m = open_tiny_llama();
   auto kit = make_tools();
   asio::io_context io;
   constexpr int n_agents = 20;
@@ -49,7 +49,7 @@ TEST_CASE("20 concurrent agents on one local_model finish, and every tool call t
     agent::agent_settings st;
     st.instructions = "You book flights for travellers.";
     st.limits.max_steps = 3;
-    st.generation.max_tokens = 160;
+    st.generation.max_tokens = 128;
     st.generation.temperature = 1.0;
     st.generation.seed = static_cast<std::uint64_t>(1000 + i);
     // The first turn must call a tool (a random model would otherwise mostly
@@ -94,7 +94,7 @@ TEST_CASE("20 concurrent agents on one local_model finish, and every tool call t
 }
 
 TEST_CASE("local_model: a response schema constrains the answer; a named tool choice constrains the call") {
-  auto m = open_tiny_qwen();
+  auto m = open_tiny_llama();
   asio::io_context io;
   SECTION("response_schema") {
     const auto schema = tern::test::schema(
@@ -134,6 +134,20 @@ TEST_CASE("local_model: a response schema constrains the answer; a named tool ch
         CHECK_FALSE(c.id.empty());
       }
     }
+  }
+  SECTION("named tool, Qwen vocabulary (<tool_call> is one special token there)") {
+    auto q = open_tiny_qwen();
+    agent::model_request req;
+    req.messages = {agent::message::user("Book it.")};
+    req.tools = flight_tools();
+    req.choice = agent::tool_choice::named("book_flight");
+    req.settings.max_tokens = 128;
+    req.settings.temperature = 1.0;
+    req.settings.seed = 5;
+    auto r = run_sync(io, q->complete(std::move(req)));
+    REQUIRE(r);
+    REQUIRE(r->reply.tool_calls.size() >= 1);
+    CHECK(r->reply.tool_calls[0].name == "book_flight");
   }
   SECTION("a schema the grammar compiler refuses fails closed, naming where") {
     agent::model_request req;
