@@ -8,6 +8,8 @@
 #include <tern/agent/tool_call_parser.hpp>
 #include <tern/engine/chat_template.hpp>
 #include <tern/engine/generator.hpp>
+#include <tern/engine/grammar.hpp>
+#include <tern/engine/tool_calls.hpp>
 #include <tern/engine/model.hpp>
 #include <tern/engine/session.hpp>
 
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,7 +38,9 @@ namespace tern::agent::detail {
 struct prompt_format {
   std::optional<engine::chat_template> tmpl;
   engine::model_special_tokens special;
+  engine::tool_call_format calls = engine::tool_call_format::hermes;
   tool_call_syntax syntax = tool_call_syntax::automatic;
+  bool reasoning_model = false;  // the template knows <think>
 };
 
 // The template variables for a request: messages (reasoning removed unless
@@ -44,11 +49,14 @@ struct prompt_format {
 boost::json::object template_variables(const prompt_format& f, const std::vector<message>& messages,
                                        const std::vector<tools::tool_spec>& tools, bool keep_reasoning);
 
-// Which tool-call syntax a chat template teaches the model.
-tool_call_syntax syntax_from_template(std::string_view source);
-
 // True when the rendered prompt leaves the model inside an open <think>.
 bool prompt_opens_thought(std::string_view prompt);
+// True when the generation prompt already holds a closed thought (Qwen3 with
+// thinking switched off writes an empty <think></think>).
+bool prompt_closes_thought(std::string_view prompt);
+
+// A cache key for the constraint of a request: tools, tool choice, schema.
+std::string constraint_key(const model_request& r);
 
 // Splits streamed output into reasoning and answer pieces as it arrives.
 // Tags split across pieces are held back until they are complete. Tool-call
@@ -144,6 +152,8 @@ struct local_model::impl {
   // Only the worker thread touches these.
   std::vector<detail::cached_session> sessions;
   std::uint64_t clock = 0;
+  std::shared_ptr<const engine::token_vocabulary> vocabulary;  // built on the first constrained request
+  std::map<std::string, std::shared_ptr<const engine::constraint>> constraints;  // by constraint_key
 
   static result<std::shared_ptr<impl>> create(std::shared_ptr<const engine::model> m, local_model_options o);
   ~impl();
@@ -164,6 +174,9 @@ struct local_model::impl {
   void serve(const std::shared_ptr<detail::job>& j);
   result<model_response> generate(detail::job& j);
   engine::session& pick_session(std::span<const std::int32_t> prompt);
+  // The grammar for a request's output (tool calls by their schemas, or the
+  // response schema); null when the output is free text.
+  result<std::shared_ptr<const engine::constraint>> constraint_for(const model_request& r);
 };
 
 }  // namespace tern::agent

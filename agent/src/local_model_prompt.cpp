@@ -60,16 +60,35 @@ bj::object template_variables(const prompt_format& f, const std::vector<message>
   return vars;
 }
 
-tool_call_syntax syntax_from_template(std::string_view source) {
-  if (source.find("<tool_call>") != std::string_view::npos) return tool_call_syntax::hermes;
-  if (source.find("<|python_tag|>") != std::string_view::npos || source.find("\"parameters\"") != std::string_view::npos)
-    return tool_call_syntax::llama3_json;
-  return tool_call_syntax::automatic;
-}
-
 bool prompt_opens_thought(std::string_view prompt) {
   while (!prompt.empty() && is_space(prompt.back())) prompt.remove_suffix(1);
   return prompt.ends_with(k_think_open);
+}
+
+bool prompt_closes_thought(std::string_view prompt) {
+  const auto tail = prompt.substr(prompt.size() > 64 ? prompt.size() - 64 : 0);
+  return tail.find(k_think_close) != std::string_view::npos;
+}
+
+std::string constraint_key(const model_request& r) {
+  std::string key;
+  switch (r.choice.kind) {
+    case tool_choice::mode::automatic: key = "auto"; break;
+    case tool_choice::mode::required: key = "required"; break;
+    case tool_choice::mode::none: key = "none"; break;
+    case tool_choice::mode::named: key = "named:" + r.choice.name; break;
+  }
+  for (const auto& t : r.tools) {
+    key += '\x1f';
+    key += t.name;
+    key += '\x1e';
+    key += bj::serialize(t.parameters);
+  }
+  if (r.response_schema) {
+    key += "\x1dschema:";
+    key += bj::serialize(*r.response_schema);
+  }
+  return key;
 }
 
 std::vector<stream_splitter::piece> stream_splitter::feed(std::string_view text) {

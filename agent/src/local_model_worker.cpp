@@ -6,6 +6,7 @@
 
 #include <tern/core/log.hpp>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ result<std::shared_ptr<local_model::impl>> local_model::impl::create(std::shared
   if (o.default_max_tokens < 1) return fail(errc::invalid_argument, "default_max_tokens must be at least 1");
   if (o.max_thinking_tokens && *o.max_thinking_tokens < 0)
     return fail(errc::invalid_argument, "max_thinking_tokens must not be negative");
+  if (o.max_parallel_calls < 1) return fail(errc::invalid_argument, "max_parallel_calls must be at least 1");
   if (!m->vocab()) return fail(errc::invalid_argument, "the model file has no tokenizer (tokenizer.ggml.* keys)");
 
   auto p = std::make_shared<impl>();
@@ -42,7 +44,9 @@ result<std::shared_ptr<local_model::impl>> local_model::impl::create(std::shared
   }
   TERN_TRY(auto tmpl, engine::chat_template::parse(source, tmpl_name));
   p->format.tmpl = std::move(tmpl);
-  p->format.syntax = detail::syntax_from_template(source);
+  p->format.calls = engine::detect_tool_call_format(p->model->params().arch, source);
+  p->format.syntax = syntax_of(p->format.calls);
+  p->format.reasoning_model = source.find("<think>") != std::string::npos;
 
   std::string file = o.path.filename().string();
   if (file.empty()) file = p->model->params().arch;
@@ -194,6 +198,46 @@ engine::session& local_model::impl::pick_session(std::span<const std::int32_t> p
   return *sessions[best].s;
 }
 
+result<std::shared_ptr<const engine::constraint>> local_model::impl::constraint_for(const model_request& r) {
+  const bool schema = r.response_schema && (r.tools.empty() || r.choice.kind == tool_choice::mode::none);
+  const bool calls = !schema && !r.tools.empty() && opts.constrain_tool_calls;
+  if (!schema && !calls) return std::shared_ptr<const engine::constraint>();
+  auto key = detail::constraint_key(r);
+  if (auto it = constraints.find(key); it != constraints.end()) return it->second;
+
+  if (!vocabulary) {
+    TERN_TRY(vocabulary, engine::make_token_vocabulary(*tok));
+  }
+  std::shared_ptr<const engine::grammar> g;
+  if (schema) {
+    auto compiled = engine::compile_json_schema(boost::json::serialize(*r.response_schema));
+    if (!compiled) return std::move(compiled.error()).at("response_schema");
+    g = std::move(*compiled);
+  } else {
+    std::vector<engine::tool_definition> defs;
+    defs.reserve(r.tools.size());
+    for (const auto& t : r.tools) defs.push_back({t.name, boost::json::serialize(t.parameters)});
+    engine::tool_grammar_options go;
+    switch (r.choice.kind) {
+      case tool_choice::mode::automatic: go.mode = engine::tool_mode::automatic; break;
+      case tool_choice::mode::required: go.mode = engine::tool_mode::required; break;
+      case tool_choice::mode::none: go.mode = engine::tool_mode::none; break;
+      case tool_choice::mode::named:
+        go.mode = engine::tool_mode::named;
+        go.named_tool = r.choice.name;
+        break;
+    }
+    go.max_calls = opts.max_parallel_calls;
+    TERN_TRY(g, engine::compile_tool_call_grammar(format.calls, defs, go));
+  }
+  auto c = engine::make_constraint(std::move(g), vocabulary);
+  // Each constraint keeps its own mask caches; a bound keeps a long-running
+  // server with ever-changing tool lists from growing without limit.
+  if (constraints.size() >= 64) constraints.clear();
+  constraints.emplace(std::move(key), c);
+  return c;
+}
+
 result<model_response> local_model::impl::generate(job& j) {
   const model_request& req = j.request;
   if (j.cancel_requested) return fail(errc::cancelled, "cancelled before generation started");
@@ -217,8 +261,23 @@ result<model_response> local_model::impl::generate(job& j) {
   go.sampling.seed = gs.seed.value_or(j.serial);
   go.stop = gs.stop;
 
+  TERN_TRY(go.constraint, constraint_for(req));
+
+  // A reasoning model thinks first. With a grammar (or a thought budget) the
+  // engine runs the thought and then constrains the answer; the thought then
+  // reaches on_reasoning in one piece at the end. Otherwise the splitter
+  // streams thought and answer as they come.
   const bool in_thought = detail::prompt_opens_thought(prompt_text);
-  detail::stream_splitter splitter(in_thought, !req.tools.empty() && req.choice.kind != tool_choice::mode::none);
+  const bool thought_closed = !in_thought && detail::prompt_closes_thought(prompt_text);
+  const bool engine_thinks = (go.constraint || opts.max_thinking_tokens) &&
+                             (in_thought || (format.reasoning_model && !thought_closed));
+  if (engine_thinks) {
+    go.reasoning.enabled = true;
+    go.reasoning.opened_by_prompt = in_thought;
+    go.reasoning.max_thinking_tokens = opts.max_thinking_tokens.value_or(-1);
+  }
+  const bool offers_calls = !req.tools.empty() && req.choice.kind != tool_choice::mode::none;
+  detail::stream_splitter splitter(in_thought && !engine_thinks, offers_calls);
   const bool streaming = req.stream.on_token || req.stream.on_reasoning;
   auto self = j.shared_from_this();
   auto deliver = [&](std::vector<detail::stream_splitter::piece> pieces) {
@@ -240,15 +299,21 @@ result<model_response> local_model::impl::generate(job& j) {
   }
   if (gen.reason == engine::stop_reason::cancelled) return fail(errc::cancelled, "cancelled during generation");
 
-  // The parser sees the thought's opening when the template wrote it.
-  const std::string text = in_thought ? "<think>" + gen.text : gen.text;
-  const auto syntax = req.tools.empty() || req.choice.kind == tool_choice::mode::none ? tool_call_syntax::none
-                                                                                      : format.syntax;
-  std::vector<std::string> names;
-  names.reserve(req.tools.size());
-  for (const auto& t : req.tools) names.push_back(t.name);
-  auto parsed = parse_model_output(text, syntax, names, fmt::format("call_{}", j.serial));
-  for (const auto& p : parsed.problems) log::debug("{}: output not read as a tool call: {}", name, p);
+  // Without the engine's reasoning phase the parser splits the thought, and
+  // must see its opening when the template wrote it.
+  const std::string text = in_thought && !engine_thinks ? "<think>" + gen.text : gen.text;
+  parse_options po;
+  po.syntax = offers_calls ? format.syntax : tool_call_syntax::none;
+  po.known_tools.reserve(req.tools.size());
+  for (const auto& t : req.tools) po.known_tools.push_back(t.name);
+  po.id_prefix = fmt::format("call_{}", j.serial);
+  po.repair = !go.constraint;  // a grammar-made turn is exact; repairs would hide a bug
+  auto parsed = parse_model_output(text, po);
+  for (const auto& p : parsed.problems) log::debug("{}: {}", name, p);
+  if (engine_thinks && !gen.reasoning.empty()) {
+    if (parsed.reasoning.empty()) parsed.reasoning = gen.reasoning;
+    deliver({{detail::stream_splitter::kind::reasoning, gen.reasoning}});
+  }
   deliver(splitter.finish(parsed.content, !parsed.tool_calls.empty()));
 
   model_response resp;

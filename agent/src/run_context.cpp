@@ -112,7 +112,7 @@ model_request run_context::build_request() {
   model_request req;
   req.messages = request_messages();
   req.tools = a_.specs();
-  req.choice = tool_choice::automatic();
+  req.choice = settings_.reset_tool_choice && !st_.calls.empty() ? tool_choice::automatic() : settings_.choice;
   req.settings = settings_.generation;
   if (settings_.on_event || trace_.is_open())
     req.stream.on_token = [this](std::string_view text) {

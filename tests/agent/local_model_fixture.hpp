@@ -70,6 +70,26 @@ inline std::shared_ptr<agent::local_model> open_tiny_qwen(agent::local_model_opt
   return *m;
 }
 
+inline std::string read_text(const std::filesystem::path& p);
+
+// llama-2-tiny-random (8 wide, one layer, the 32,000-token Llama 2 vocabulary)
+// with the Qwen2.5 chat template: the cheapest model that still runs the
+// whole path (Hermes tool calls matched by plain bytes). For tests that
+// generate many tokens.
+inline std::shared_ptr<agent::local_model> open_tiny_llama() {
+  static const std::shared_ptr<const engine::model> m = [] {
+    auto loaded = engine::model::load(test_data("models/llama-2-tiny-random.gguf"), {.n_threads = 1});
+    REQUIRE(loaded);
+    return *loaded;
+  }();
+  agent::local_model_options o;
+  o.path = "llama-2-tiny-random.gguf";
+  o.chat_template = read_text(test_data("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+  auto lm = agent::local_model::from_engine(m, std::move(o));
+  REQUIRE(lm);
+  return *lm;
+}
+
 inline boost::json::object schema(std::string_view text) {
   auto v = json::parse(text);
   REQUIRE(v);

@@ -176,6 +176,11 @@ struct agent_settings {
   tool_policy default_policy;
   approval_fn approve;                  // unset: side-effecting calls run unasked
   generation_settings generation;
+  // What the model may do each turn (OpenAI's tool_choice). With
+  // reset_tool_choice (as in the OpenAI Agents SDK), turns after the run's
+  // first tool call go back to automatic, so `required` cannot loop forever.
+  tool_choice choice = tool_choice::automatic();
+  bool reset_tool_choice = true;
   event_callback on_event;
   std::shared_ptr<checkpoint_store> checkpoints;  // unset: no checkpoints (resume impossible)
   std::string trace_path;               // a JSON-lines trace per run: "{run_id}" is replaced; empty = none

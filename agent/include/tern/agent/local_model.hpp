@@ -72,6 +72,7 @@ struct local_model_options {
   std::optional<int> max_thinking_tokens;     // reasoning models: thought budget (budget forcing)
   std::int64_t default_max_tokens = 1024;     // when the request sets no max_tokens
   bool constrain_tool_calls = true;           // grammar-constrained tool calls (engine tool_calls.hpp)
+  int max_parallel_calls = 3;                 // constrained tool calls per turn, >= 1
   bool feed_back_reasoning = false;           // render assistant messages' reasoning (else dropped)
   std::string name;                           // name() override; empty: "local:<file name>"
 };

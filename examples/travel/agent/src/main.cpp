@@ -1,9 +1,12 @@
 // tern-travel-agent: the main job. Starts the travel API in-process on an
 // ephemeral loopback port, runs the booking agent against it with the
 // scripted model, and prints a transcript (steps, tool calls, results, the
-// booking, totals). The model is scripted: Tern's local model cannot do this
-// task yet, and the output says so.
+// booking, totals). By default the model is scripted (Tern's local models
+// cannot do this task reliably yet, and the output says so); --model FILE.gguf
+// runs the same loop with local_model on that file instead, and reports
+// plainly whatever that model manages.
 #include <tern/agent/agent.hpp>
+#include <tern/agent/local_model.hpp>
 #include <tern/agent/scripted_model.hpp>
 #include <tern/core/json.hpp>
 #include <tern/tools/http_client.hpp>
@@ -21,6 +24,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 
@@ -72,7 +77,41 @@ int main(int argc, char** argv) {
   app.add_option("--nights", trip.nights, "nights in Rio")->capture_default_str()->check(CLI::Range(1, 30));
   app.add_option("--budget", trip.budget_usd, "total budget in USD")->capture_default_str();
   app.add_option("--trace", trace_path, "write the run's JSON-lines trace to this file");
+  std::string model_path, template_path;
+  int threads = 0;
+  std::int64_t max_tokens = 256;
+  app.add_option("--model", model_path, "run with Tern's local engine on this GGUF file instead of the script")
+      ->check(CLI::ExistingFile);
+  app.add_option("--chat-template", template_path, "with --model: a Jinja chat template file (for a GGUF without one)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--threads", threads, "with --model: engine threads (0: all cores)")->capture_default_str();
+  app.add_option("--max-tokens", max_tokens, "with --model: tokens per model turn at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   CLI11_PARSE(app, argc, argv);
+
+  std::shared_ptr<agent::model> model;
+  std::shared_ptr<agent::local_model> local;
+  if (!model_path.empty()) {
+    agent::local_model_options lo;
+    lo.path = model_path;
+    lo.threads = threads;
+    if (!template_path.empty()) {
+      std::ifstream in(template_path, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      lo.chat_template = ss.str();
+    }
+    auto m = agent::local_model::open(lo);
+    if (!m) {
+      fmt::print(stderr, "tern-travel-agent: cannot open the model: {}\n", m.error().describe());
+      return 1;
+    }
+    local = *m;
+    model = local;
+  } else {
+    model = std::make_shared<agent::scripted_model>(travel::booking_script(trip));
+  }
 
   boost::asio::io_context io;
   auto srv = travel::server::start(io, {});
@@ -90,13 +129,18 @@ int main(int argc, char** argv) {
 
   fmt::print("Tern travel agent: the main job\n");
   fmt::print("Travel API: {} (in-process, in-memory bookings, seed 42)\n", base);
-  fmt::print("Model: SCRIPTED. The model's turns come from a fixed script (scripted_model) that reacts to the real\n"
-             "      tool results; Tern's local model cannot do this task yet. The loop, tools, HTTP, approval,\n"
-             "      budgets and checkpoints are real.\n");
+  if (local)
+    fmt::print("Model: LOCAL ({}, Tern's engine, {} tokens of context). Its own output drives the run, with tool\n"
+               "      calls constrained to the tools' schemas; whether it books well depends on the model.\n",
+               local->name(), local->context_length());
+  else
+    fmt::print("Model: SCRIPTED. The model's turns come from a fixed script (scripted_model) that reacts to the real\n"
+               "      tool results; Tern's local model cannot do this task yet. The loop, tools, HTTP, approval,\n"
+               "      budgets and checkpoints are real.\n");
   fmt::print("Task: {}\n\n", trip.task());
 
-  auto model = std::make_shared<agent::scripted_model>(travel::booking_script(trip));
   agent::agent_settings s;
+  if (local) s.generation.max_tokens = max_tokens;
   s.instructions = "You are a travel agent. Stay within the budget. Book only what the traveller asked for.";
   s.limits.max_steps = 10;
   s.limits.max_tool_calls = 20;
@@ -158,9 +202,10 @@ int main(int argc, char** argv) {
   fmt::print("Bookings made:\n");
   int n_booked = 0;
   for (const auto& c : r.tool_calls) {
-    if ((c.call.name == "book_flight" || c.call.name == "book_hotel") && c.ok) {
+    const auto* booked = c.result.is_object() ? c.result.as_object().if_contains("booking_id") : nullptr;
+    if ((c.call.name == "book_flight" || c.call.name == "book_hotel") && c.ok && booked && booked->is_string()) {
       ++n_booked;
-      fmt::print("  {} {} {} USD (approval: {}, idempotency key {})\n", c.result.at("booking_id").as_string().c_str(),
+      fmt::print("  {} {} {} USD (approval: {}, idempotency key {})\n", booked->as_string().c_str(),
                  c.call.name, json::serialize(c.result.at("total_price")), c.approval, c.idempotency_key);
     }
   }
@@ -168,11 +213,16 @@ int main(int argc, char** argv) {
              "wall {:.1f} ms (model {:.1f} ms, tools {:.1f} ms)\n",
              agent::to_string(r.reason), r.steps.size(), r.tool_calls.size(), r.usage.prompt_tokens,
              r.usage.completion_tokens, r.wall_ms, r.model_ms, r.tool_ms);
-  fmt::print("Model: scripted (token counts are estimates from message sizes, not a tokenizer).\n");
+  if (local)
+    fmt::print("Model: {} (token counts from its tokenizer; {} prompt tokens were reused from its KV cache).\n",
+               local->name(), r.usage.cached_prompt_tokens);
+  else
+    fmt::print("Model: scripted (token counts are estimates from message sizes, not a tokenizer).\n");
   if (!trace_path.empty()) fmt::print("Trace: {} (read it with: tern trace {})\n", trace_path, trace_path);
   if (r.reason != agent::stop_reason::answered || n_booked != 3) {
-    fmt::print(stderr, "tern-travel-agent: the run did not complete the booking ({}{}{})\n",
-               agent::to_string(r.reason), r.error.empty() ? "" : ": ", r.error);
+    fmt::print(stderr, "tern-travel-agent: the run did not complete the booking ({}{}{}){}\n",
+               agent::to_string(r.reason), r.error.empty() ? "" : ": ", r.error,
+               local ? fmt::format("; {} booking(s) made by {}", n_booked, local->name()) : "");
     return 1;
   }
   return 0;
