@@ -9,6 +9,8 @@
 #include <tern/scripting/script.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 using namespace tern;
 using namespace tern::test;
@@ -456,4 +458,35 @@ TEST_CASE("lua model: model:complete runs one model turn without an agent") {
   CHECK_THAT(std::string(a[6].as_string()), Catch::Contains("unknown key 'promt'"));
   CHECK_THAT(std::string(a[7].as_string()), Catch::Contains("model:complete: ") );
   CHECK_THAT(std::string(a[7].as_string()), Catch::Contains("script exhausted"));
+}
+
+TEST_CASE("lua model: a local GGUF model (path =) answers model:complete and agent runs") {
+  TERN_NEED_FIXTURE(model_path, "models/stories260K.gguf");
+  TERN_NEED_FIXTURE(template_path, "chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+  std::ifstream in(template_path);
+  const std::string chat_template((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ts::script_options opts;
+  opts.args = {model_path.string(), chat_template};
+  auto out = run_lua(R"(
+    local ok, missing = pcall(tern.model, { path = "/nonexistent/model.gguf" })
+    local m = tern.model{ path = tern.args[1], chat_template = tern.args[2], threads = 1, context = 256,
+                          max_tokens = 6, name = "stories" }
+    local r = m:complete{ prompt = "Once upon a time", max_tokens = 5 }
+    local run = tern.agent{ model = m, instructions = "Tell a story.", generation = { max_tokens = 6 } }:run("Once upon a time")
+    return { ok = ok, missing = missing, name = m.name, ctx = m.context_length, content = r.content,
+             completion = r.usage.completion_tokens, stop = run.stop_reason, answer = run.answer,
+             run_tokens = run.usage.completion_tokens }
+  )", opts);
+  INFO(out.message());
+  REQUIRE(out.ok());
+  const auto& j = out.json();
+  CHECK(j.at("ok") == false);
+  CHECK_THAT(std::string(j.at("missing").as_string()), Catch::Contains("/nonexistent/model.gguf"));
+  CHECK(j.at("name") == "stories");
+  CHECK(j.at("ctx") == 256);
+  CHECK(j.at("content").is_string());
+  CHECK(j.at("completion").as_int64() >= 1);
+  CHECK(j.at("completion").as_int64() <= 5);
+  CHECK(j.at("stop") == "answered");
+  CHECK(j.at("run_tokens").as_int64() <= 6);
 }

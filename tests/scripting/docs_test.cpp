@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -64,6 +65,13 @@ TEST_CASE("docs: every Lua example in docs/lua.md runs") {
   tern::test::mcp_test_server mcp;
   ::setenv("TERN_DOC_API", fmt::format("http://{}:{}", (*api)->host(), (*api)->port()).c_str(), 1);
   ::setenv("TERN_DOC_MCP", mcp.url().c_str(), 1);
+  // The local-model example: a tiny GGUF model and a chat template for it.
+  TERN_NEED_FIXTURE(model_path, "models/stories260K.gguf");
+  TERN_NEED_FIXTURE(template_path, "chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+  std::ifstream template_in(template_path);
+  const std::string chat_template((std::istreambuf_iterator<char>(template_in)), std::istreambuf_iterator<char>());
+  ::setenv("TERN_DOC_MODEL", model_path.string().c_str(), 1);
+  ::setenv("TERN_DOC_TEMPLATE", chat_template.c_str(), 1);
   for (const auto& ex : examples) {
     INFO("docs/lua.md example at line " << ex.line << ":\n" << ex.code);
     tern::scripting::script_options opts;
