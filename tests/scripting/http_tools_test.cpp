@@ -1,8 +1,8 @@
 // tern.http_tool, tern.openapi, tern.mcp and tern.model{openai=...} from Lua, against
 // real servers on loopback: the travel API, a small MCP server and a fake
-// OpenAI-compatible server (the tools tests' loopback_server).
+// OpenAI-compatible server (the shared loopback_server).
 #include "../agent/travel_env.hpp"
-#include "../tools/loopback_server.hpp"
+#include "loopback_server.hpp"
 #include "lua_test_support.hpp"
 #include "mcp_test_server.hpp"
 

@@ -2,7 +2,7 @@
 // tests and the docs examples: tools `weather` (structured result) and `fail` (isError).
 #pragma once
 
-#include "../tools/loopback_server.hpp"
+#include "loopback_server.hpp"
 
 #include <tern/core/json.hpp>
 
