@@ -249,65 +249,13 @@ bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) 
   return ((a[0] & ~b[0]) | (a[1] & ~b[1]) | (a[2] & ~b[2]) | (a[3] & ~b[3])) == 0;
 }
 
-// For the tables of token_vocabulary::impl::clean_upto: the k such that clean
-// text of up to k characters from q only meets live, non-accepting states
-// (inside multi-byte characters too) and every first byte of a clean
-// character dies after k of them, so a clean token is consumed whole exactly
-// when it has at most k characters. -1 when there is no such k up to the
-// tables' size (the clean tokens then need the walk). Layers of more than a
-// few states, or a layer equal to the previous one (a loop, never a wall),
-// give up early.
-int clean_wall(const dfa& d, int32_t q, size_t kmax) {
-  constexpr size_t max_layer = 4, max_mid = 512;
-  std::vector<int32_t> layer = {q}, next;
-  std::vector<std::pair<int32_t, int>> todo, mid;
-  for (size_t k = 0;; ++k) {
-    bool wall = true;
-    for (int32_t x : layer)
-      for (int b = 0; b < 256 && wall; ++b)
-        if (utf8_clean_next(u8_start, uint8_t(b)) >= 0 && d.step(x, uint8_t(b)) != dead) wall = false;
-    if (wall) return int(k);
-    if (k == kmax) return -1;
-    next.clear();
-    mid.clear();
-    for (int32_t x : layer) {
-      todo.assign(1, {x, u8_start});
-      while (!todo.empty()) {
-        auto [y, u] = todo.back();
-        todo.pop_back();
-        for (int b = 0; b < 256; ++b) {
-          int v = utf8_clean_next(u, uint8_t(b));
-          if (v < 0) continue;
-          int32_t z = d.step(y, uint8_t(b));
-          if (z == dead || d.accept[z]) return -1;
-          if (v == u8_start) {
-            if (std::find(next.begin(), next.end(), z) == next.end()) {
-              if (next.size() >= max_layer) return -1;
-              next.push_back(z);
-            }
-          } else if (std::find(mid.begin(), mid.end(), std::make_pair(z, v)) == mid.end()) {
-            if (mid.size() >= max_mid) return -1;
-            mid.emplace_back(z, v);
-            todo.emplace_back(z, v);
-          }
-        }
-      }
-    }
-    std::sort(next.begin(), next.end());
-    if (next == layer) return -1;
-    layer.swap(next);
-  }
-}
-
 // One pass over the vocabulary trie in depth-first order with the DFA alone
 // (this loop is the cost of a terminal state's first visit). A dead state
 // skips the node's subtree; a live, non-accepting state takes the whole
 // subtree without walking it when it loops on every byte below the node, or
 // the subtree is clean text and the state is text-closed or reaches deeper.
-// `narrow_only`: add to the bits already in e.inner (the walk of
-// v.unclean after a clean_upto copy) instead of choosing the direction.
 void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, lexer_entry& e,
-                 std::vector<std::pair<std::string_view, int32_t>>& suffixes, bool narrow_only = false) {
+                 std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
   st[0] = q;
   loop_sets loops(d);
@@ -318,7 +266,7 @@ void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl&
   size_t live = 0;
   for (uint32_t c = 1; c < n; c = t.end[c])
     if (d.step(q, t.byte[c]) != dead) live += t.tok_begin[t.end[c]] - t.tok_begin[c];
-  const bool wide = !narrow_only && live * 2 > t.toks.size();
+  const bool wide = live * 2 > t.toks.size();
   uint32_t* bits = e.inner.data();
   if (wide) std::copy(v.all_tokens.begin(), v.all_tokens.end(), e.inner.begin());
   auto set_range = [&](uint32_t a, uint32_t b) {
@@ -381,29 +329,6 @@ void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl&
 namespace tern::engine {
 using namespace grammar_detail;
 
-void token_vocabulary::impl::build_clean_tables() {
-  clean_upto.assign(clean_chars_max + 1, std::vector<uint32_t>(words, 0));
-  std::vector<std::pair<std::string_view, int32_t>> rest;
-  for (int32_t tok : trie.toks) {
-    const std::string& b = bytes[size_t(tok)];
-    int u = u8_start;
-    size_t chars = 0;
-    for (size_t i = 0; i < b.size() && u >= 0; ++i) {
-      if (u == u8_start) ++chars;
-      u = utf8_clean_next(u, uint8_t(b[i]));
-    }
-    if (u < 0 || chars > clean_chars_max) {
-      if (u < 0) rest.emplace_back(b, tok);
-      // Clean tokens longer than the tables are never taken by a wall state
-      // (they die at the wall), so they belong to neither set.
-      continue;
-    }
-    for (size_t k = chars; k <= clean_chars_max; ++k) clean_upto[k][size_t(tok) >> 5] |= 1u << (tok & 31);
-  }
-  unclean = flat_trie::build(std::move(rest));
-  unclean.add_subtree_bytes();
-}
-
 entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_hash, int32_t q) {
   std::string key = key_hash + "#" + std::to_string(q);
   {
@@ -413,12 +338,7 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
-  if (int k = clean_wall(d, q, clean_chars_max); k >= 0) {
-    std::copy(clean_upto[size_t(k)].begin(), clean_upto[size_t(k)].end(), e->inner.begin());
-    build_entry(d, unclean, *this, q, *e, suffixes, true);
-  } else {
-    build_entry(d, trie, *this, q, *e, suffixes);
-  }
+  build_entry(d, trie, *this, q, *e, suffixes);
   e->suffixes = flat_trie::build(std::move(suffixes));
   std::lock_guard lock(mu);
   constexpr size_t cache_limit = size_t(512) << 20;

@@ -66,17 +66,6 @@ struct token_vocabulary::impl {
   std::vector<std::pair<int32_t, std::string>> special_text;
   const std::string* special_text_of(int32_t id) const;
   std::vector<uint32_t> all_tokens;  // bitset of the tokens in the trie (not special, not empty)
-  // Tokens of the trie that are clean JSON string text read from a character
-  // boundary (utf8_clean_next; the last character possibly cut short), by
-  // character count: clean_upto[k] is the bitset of those with at most k
-  // characters (a cut character counts). The other tokens of the trie have
-  // their own trie, `unclean`. A DFA state whose clean text stays live for k
-  // characters and then dies on any clean byte takes clean_upto[k] whole and
-  // walks `unclean` only (length-counting strings near their end).
-  static constexpr size_t clean_chars_max = 32;
-  std::vector<std::vector<uint32_t>> clean_upto;  // [0, clean_chars_max]
-  grammar_detail::flat_trie unclean;
-  void build_clean_tables();
   // Shared across grammars: terminals with equal DFAs (a free JSON string is
   // the same everywhere) compute their entries once per model.
   std::mutex mu;

@@ -54,7 +54,6 @@ result<std::shared_ptr<const token_vocabulary>> make_token_vocabulary(std::vecto
   p->trie.add_subtree_bytes();
   p->all_tokens.assign(p->words, 0);
   for (int32_t t : p->trie.toks) p->all_tokens[size_t(t) >> 5] |= 1u << (t & 31);
-  p->build_clean_tables();
   return std::make_shared<const token_vocabulary>(std::move(p));
 }
 
