@@ -149,3 +149,51 @@ TEST_CASE("grammar token tables: Qwen2 free strings and additional keys equal th
   }
   CHECK(m->is_complete());
 }
+
+// Length-counting strings: states near the end take the clean tokens of at
+// most k characters from a per-vocabulary table and walk only the unclean
+// tokens; the masks must still equal trying every token, for lengths below,
+// at and above the tables' 32 characters, with multi-byte and cut characters.
+TEST_CASE("grammar token tables: counting strings of many lengths equal the brute-force masks") {
+  for (uint32_t seed : {21u, 22u}) {
+    auto v = random_vocab(seed, 1500);
+    std::mt19937 rng(seed * 31u);
+    for (const char* s : {R"({"type":"string","maxLength":1})", R"({"type":"string","maxLength":2})",
+                          R"({"type":"string","minLength":2,"maxLength":5})",
+                          R"({"type":"string","maxLength":13})", R"({"type":"string","maxLength":33})",
+                          R"({"type":"string","minLength":30,"maxLength":45})",
+                          R"({"type":"object","properties":{"k":{"type":"string","maxLength":9}},"required":["k"]})",
+                          R"({"type":"string","pattern":"^[a-z ]{0,7}$"})"}) {
+      INFO("seed " << seed << " schema " << s);
+      auto g = compile_json_schema(s);
+      REQUIRE(g);
+      for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 20);
+    }
+  }
+}
+
+TEST_CASE("grammar token tables: Qwen2 counting string equals the brute-force masks") {
+  TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
+  auto vr = load_token_vocabulary(path);
+  REQUIRE(vr);
+  auto v = *vr;
+  auto g = compile_json_schema(R"({"type":"string","maxLength":12})");
+  REQUIRE(g);
+  auto m = grammar_matcher::create(make_constraint(*g, v));
+  REQUIRE(m);
+  // Every position of a string that fills the 12 characters with ASCII,
+  // two-, three- and four-byte characters and an escape.
+  std::string doc = "\"ab é中😀\\\"xyz w\"";
+  auto toks = maskbench::greedy_tokenize(*v, doc);
+  REQUIRE(toks);
+  std::vector<uint32_t> mask(m->mask_words());
+  for (size_t i = 0; i < toks->size(); ++i) {
+    m->fill_mask(mask);
+    INFO("token " << i);
+    CHECK(mask == brute_mask(*m, *v));
+    REQUIRE(m->accept_token((*toks)[i]));
+  }
+  m->fill_mask(mask);
+  CHECK(mask == brute_mask(*m, *v));
+  CHECK(m->is_complete());
+}
