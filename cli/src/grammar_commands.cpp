@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 
 namespace {
@@ -16,7 +18,31 @@ struct maskbench_opts {
   double timeout_s = 60;
   bool verbose = false;
   bool in_process = false;
+  std::string per_schema;  // TSV path, one row per schema
 };
+
+// One row per schema: where the mask time goes (sum and worst mask, and how
+// many masks exceed the p99 target), for finding the schemas to work on.
+void write_per_schema(const std::string& path, const std::vector<tern::engine::maskbench::schema_result>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    fmt::print(stderr, "tern maskbench: cannot write {}\n", path);
+    return;
+  }
+  fmt::print(f, "file\toutcome\tmasks\tsum_us\tmax_us\tover_500us\tfirst_mask_ms\n");
+  for (const auto& r : results) {
+    uint64_t sum = 0, worst = 0;
+    size_t over = 0;
+    for (auto ns : r.mask_ns) {
+      sum += ns;
+      worst = std::max<uint64_t>(worst, ns);
+      over += ns > 500'000;
+    }
+    fmt::print(f, "{}\t{}\t{}\t{:.1f}\t{:.1f}\t{}\t{:.2f}\n", r.file, tern::engine::maskbench::to_string(r.result),
+               r.mask_ns.size(), double(sum) / 1e3, double(worst) / 1e3, over, double(r.first_mask_ns) / 1e6);
+  }
+  std::fclose(f);
+}
 
 int run_maskbench(const maskbench_opts& o) {
   namespace mb = tern::engine::maskbench;
@@ -52,6 +78,7 @@ int run_maskbench(const maskbench_opts& o) {
       fmt::print("{:8} {}: {}\n", mb::to_string(r.result), r.file, r.detail);
     results.push_back(std::move(r));
   }
+  if (!o.per_schema.empty()) write_per_schema(o.per_schema, results);
   auto s = mb::summarize(results);
   size_t invalid_accepted = 0, valid_rejected = 0;
   for (const auto& r : results) {
@@ -80,6 +107,7 @@ tern::cli::registrar reg([](CLI::App& app, tern::cli::exit_status& status) {
   cmd->add_option("--timeout", opts->timeout_s, "Seconds per schema before it counts as a timeout (default 60)");
   cmd->add_flag("-v,--verbose", opts->verbose, "Print each schema that does not pass, with the reason");
   cmd->add_flag("--in-process", opts->in_process, "Do not isolate each schema in a child process");
+  cmd->add_option("--per-schema", opts->per_schema, "Write one TSV row per schema (mask time sum, worst, first mask) to FILE");
   cmd->callback([&status, opts] { status.code = run_maskbench(*opts); });
 });
 
