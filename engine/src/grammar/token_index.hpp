@@ -5,6 +5,7 @@
 #pragma once
 
 #include "grammar/ir.hpp"
+#include "grammar/state_facts.hpp"
 
 #include <tern/engine/grammar.hpp>
 
@@ -37,11 +38,6 @@ struct flat_trie {
   static flat_trie build(std::vector<std::pair<std::string_view, int32_t>> entries);
 };
 
-// UTF-8 decoder states (RFC 3629 byte ranges) for the clean-text flags above.
-enum utf8_state : uint8_t { u8_start, u8_cont1, u8_cont2, u8_cont3, u8_e0, u8_ed, u8_f0, u8_f4, u8_n };
-// The decoder state after byte b in state u, or -1 when b is not clean there.
-int utf8_clean_next(int u, uint8_t b);
-
 struct lexer_entry {
   std::vector<uint32_t> inner;  // bitset over the vocabulary
   flat_trie suffixes;           // bytes after the terminal ended, per token
@@ -70,7 +66,11 @@ struct token_vocabulary::impl {
   // the same everywhere) compute their entries once per model.
   std::mutex mu;
   std::unordered_map<std::string, grammar_detail::entry_ptr> cache;
-  size_t cache_bytes = 0;
+  // Per distinct terminal DFA (by key hash): the subtree facts of its states,
+  // shared by every entry build of that machine.
+  std::unordered_map<std::string, std::shared_ptr<grammar_detail::state_facts>> facts;
+  size_t cache_bytes = 0;  // entries and facts together
+  std::shared_ptr<grammar_detail::state_facts> facts_of(const grammar_detail::dfa& d, const std::string& key_hash);
   grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
 };
 
