@@ -74,17 +74,22 @@ bool subset(const std::array<uint64_t, 4>& a, const std::array<uint64_t, 4>& b) 
 // skips the node's subtree; a live, non-accepting state takes the whole
 // subtree without walking it when it loops on every byte below the node, or
 // the subtree is clean text and the state is text-closed or reaches deeper.
-void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, state_facts& facts,
-                 lexer_entry& e, std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
+// The tokens whose first byte leaves q live: how wide the state is.
+size_t first_byte_live(const dfa& d, const flat_trie& t, int32_t q) {
+  size_t live = 0;
+  for (uint32_t c = 1; c < t.n_nodes(); c = t.end[c])
+    if (d.step(q, t.byte[c]) != dead) live += t.tok_begin[t.end[c]] - t.tok_begin[c];
+  return live;
+}
+
+void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl& v, int32_t q, size_t live,
+                 state_facts& facts, lexer_entry& e, std::vector<std::pair<std::string_view, int32_t>>& suffixes) {
   std::vector<int32_t> st(v.max_len + 2);
   st[0] = q;
   const uint32_t n = uint32_t(t.n_nodes());
   // Work in the cheaper direction: a wide state (most first bytes live) starts
   // from every token and clears the ones that fall out, a narrow one sets the
   // ones that stay in. The first bytes decide which.
-  size_t live = 0;
-  for (uint32_t c = 1; c < n; c = t.end[c])
-    if (d.step(q, t.byte[c]) != dead) live += t.tok_begin[t.end[c]] - t.tok_begin[c];
   const bool wide = live * 2 > t.toks.size();
   uint32_t* bits = e.inner.data();
   if (wide) std::copy(v.all_tokens.begin(), v.all_tokens.end(), e.inner.begin());
@@ -158,21 +163,70 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
     std::lock_guard lock(mu);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
+  auto facts = facts_of(d, key_hash);
+  std::lock_guard facts_lock(facts->mutex());
+  // A state with few live first bytes dies early in most of the trie and is
+  // cheap to build; a wider one is worth looking for an equivalent first.
+  constexpr size_t reuse_min_live = 4096;
+  const size_t live = first_byte_live(d, trie, q);
+  uint64_t sig = 0;
+  if (live >= reuse_min_live) {
+    sig = behaviour_signature(d, q, uint32_t(max_len));
+    if (auto found = find_equivalent(d, key_hash, q, sig)) {
+      std::lock_guard lock(mu);
+      cache.emplace(std::move(key), found);
+      return found;
+    }
+  }
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
-  auto facts = facts_of(d, key_hash);
-  {
-    std::lock_guard facts_lock(facts->mutex());
-    build_entry(d, trie, *this, q, *facts, *e, suffixes);
-  }
+  build_entry(d, trie, *this, q, live, *facts, *e, suffixes);
   e->suffixes = flat_trie::build(std::move(suffixes));
-  std::lock_guard lock(mu);
-  if (cache_bytes + e->bytes() <= cache_limit) {
+  {
+    std::lock_guard lock(mu);
+    if (cache_bytes + e->bytes() > cache_limit) return e;
     cache_bytes += e->bytes();
     cache.emplace(std::move(key), e);
   }
+  if (live >= reuse_min_live) add_rep(d, key_hash, q, sig, e);
   return e;
+}
+
+entry_ptr token_vocabulary::impl::find_equivalent(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig) {
+  // Up to a few candidates, newest first; each check is bounded.
+  constexpr size_t max_checks = 4, max_pairs = 8192;
+  std::vector<reuse_rep> cands;
+  {
+    std::lock_guard lock(mu);
+    auto it = reps.find(sig);
+    if (it == reps.end()) return nullptr;
+    for (size_t i = it->second.size(); i-- > 0 && cands.size() < max_checks;) cands.push_back(it->second[i]);
+  }
+  thread_local pair_search_scratch scratch;
+  for (const auto& r : cands) {
+    const dfa& other = r.key_hash == key_hash ? d : *r.machine;
+    if (equivalent_up_to(d, q, other, r.state, uint32_t(max_len), max_pairs, scratch)) return r.entry;
+  }
+  return nullptr;
+}
+
+void token_vocabulary::impl::add_rep(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig, entry_ptr e) {
+  constexpr size_t max_per_signature = 16;
+  std::lock_guard lock(mu);
+  auto& m = machines[key_hash];
+  if (!m) {
+    const size_t sz = d.next.size() * sizeof(int32_t) + d.n_states() * 6 + sizeof(dfa);
+    if (cache_bytes + sz > cache_limit) {
+      machines.erase(key_hash);
+      return;
+    }
+    cache_bytes += sz;
+    m = std::make_shared<const dfa>(d);
+  }
+  auto& bucket = reps[sig];
+  if (bucket.size() >= max_per_signature) bucket.erase(bucket.begin());
+  bucket.push_back({key_hash, m, q, std::move(e)});
 }
 
 std::shared_ptr<state_facts> token_vocabulary::impl::facts_of(const dfa& d, const std::string& key_hash) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "grammar/ir.hpp"
+#include "grammar/state_equivalence.hpp"
 #include "grammar/state_facts.hpp"
 
 #include <tern/engine/grammar.hpp>
@@ -71,6 +72,20 @@ struct token_vocabulary::impl {
   std::unordered_map<std::string, std::shared_ptr<grammar_detail::state_facts>> facts;
   size_t cache_bytes = 0;  // entries and facts together
   std::shared_ptr<grammar_detail::state_facts> facts_of(const grammar_detail::dfa& d, const std::string& key_hash);
+  // Entries of wide states by behaviour_signature, newest last, for reuse by
+  // states equivalent up to the longest token (state_equivalence.hpp).
+  struct reuse_rep {
+    std::string key_hash;
+    std::shared_ptr<const grammar_detail::dfa> machine;
+    int32_t state;
+    grammar_detail::entry_ptr entry;
+  };
+  std::unordered_map<uint64_t, std::vector<reuse_rep>> reps;
+  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::dfa>> machines;  // by key hash, for reps
+  grammar_detail::entry_ptr find_equivalent(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q,
+                                            uint64_t sig);
+  void add_rep(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q, uint64_t sig,
+               grammar_detail::entry_ptr e);
   grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
 };
 

@@ -1,0 +1,98 @@
+#include "grammar/state_equivalence.hpp"
+
+#include <string_view>
+
+namespace tern::engine::grammar_detail {
+
+namespace {
+
+// 0 dead, 1 live, 2 accepting.
+uint64_t status(const dfa& d, int32_t s) { return s == dead ? 0 : d.accept[size_t(s)] ? 2 : 1; }
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+uint64_t pair_key(int32_t x, int32_t y) { return (uint64_t(uint32_t(x)) << 32) | uint32_t(y); }
+
+}  // namespace
+
+uint64_t behaviour_signature(const dfa& d, int32_t s, uint32_t depth) {
+  uint64_t h = mix(0, status(d, s));
+  if (depth == 0) return h;
+  for (int b = 0; b < 256; ++b) h = mix(h, status(d, d.step(s, uint8_t(b))));
+  // Runs of characters that strings, numbers and patterns commonly take:
+  // they tell apart the states of a counting string (by how far each run
+  // survives) and where accepting points fall on the way.
+  static constexpr std::string_view probes[] = {"a", "0", " ", "A", "-", "\xC3\xA9"};
+  for (std::string_view unit : probes) {
+    int32_t x = s;
+    uint32_t n = 0;
+    uint64_t acc = 0;
+    while (x != dead && n < depth) {
+      x = d.step(x, uint8_t(unit[n % unit.size()]));
+      ++n;
+      if (x != dead && d.accept[size_t(x)]) acc = mix(acc, n);
+    }
+    h = mix(mix(h, x == dead ? n : depth + 1), acc);
+  }
+  return h;
+}
+
+bool equivalent_up_to(const dfa& a, int32_t p, const dfa& b, int32_t q, uint32_t depth, size_t max_pairs,
+                      pair_search_scratch& sc) {
+  if (status(a, p) != status(b, q)) return false;
+  const bool same = &a == &b;
+  if (same && p == q) return true;
+  // One byte per product class: bytes in one class move every pair alike.
+  const size_t na = size_t(a.n_classes), nb = size_t(b.n_classes);
+  std::vector<uint8_t>& reps = sc.reps;
+  reps.clear();
+  if (na * nb <= 4096) {
+    std::vector<uint8_t> seen_class(na * nb, 0);
+    for (int x = 0; x < 256; ++x) {
+      uint8_t& m = seen_class[size_t(a.byte_class[x]) * nb + b.byte_class[x]];
+      if (!m) m = 1, reps.push_back(uint8_t(x));
+    }
+  } else {
+    for (int x = 0; x < 256; ++x) reps.push_back(uint8_t(x));
+  }
+  size_t cap = 16;
+  while (cap < max_pairs * 2) cap <<= 1;
+  constexpr uint64_t empty_slot = ~uint64_t(0);
+  sc.seen.assign(cap, empty_slot);
+  size_t n_seen = 0;
+  // True when (x, y) is new; false when seen, or past the bound (checked by the caller).
+  auto insert = [&](int32_t x, int32_t y) {
+    const uint64_t k = pair_key(x, y);
+    size_t i = size_t(mix(0, k)) & (cap - 1);
+    while (sc.seen[i] != empty_slot) {
+      if (sc.seen[i] == k) return false;
+      i = (i + 1) & (cap - 1);
+    }
+    sc.seen[i] = k;
+    ++n_seen;
+    return true;
+  };
+  sc.layer.assign(1, {p, q});
+  insert(p, q);
+  for (uint32_t d = 1; d <= depth && !sc.layer.empty(); ++d) {
+    sc.next.clear();
+    for (auto [x, y] : sc.layer) {
+      for (uint8_t c : reps) {
+        int32_t x2 = a.step(x, c), y2 = b.step(y, c);
+        if (status(a, x2) != status(b, y2)) return false;
+        if (x2 == dead || (same && x2 == y2) || d == depth) continue;
+        if (insert(x2, y2)) {
+          if (n_seen > max_pairs) return false;
+          sc.next.emplace_back(x2, y2);
+        }
+      }
+    }
+    sc.layer.swap(sc.next);
+  }
+  return true;
+}
+
+}  // namespace tern::engine::grammar_detail
