@@ -8,6 +8,7 @@
 #include <tern/engine/maskbench.hpp>
 
 #include "fixtures.hpp"
+#include "grammar/token_index.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -196,4 +197,29 @@ TEST_CASE("grammar token tables: Qwen2 counting string equals the brute-force ma
   m->fill_mask(mask);
   CHECK(mask == brute_mask(*m, *v));
   CHECK(m->is_complete());
+}
+
+// Wide states equivalent up to the longest token share one entry (the far
+// states of counting strings and patterns longer than every token, across
+// grammars too): masks must still equal trying every token, and the sharing
+// must actually have happened.
+TEST_CASE("grammar token tables: entries reused between equivalent states equal the brute-force masks") {
+  for (uint32_t seed : {41u, 42u}) {
+    auto v = random_vocab(seed, 1500);
+    const auto& vi = v->internals();
+    REQUIRE(vi.max_len < 60);
+    std::mt19937 rng(seed * 13u);
+    for (const char* s : {R"({"type":"string"})", R"({"type":"string","maxLength":100})",
+                          R"({"type":"string","minLength":70,"maxLength":120})",
+                          R"({"type":"string","maxLength":60})",
+                          R"({"type":"string","pattern":"^[a-z .]{0,90}$"})",
+                          R"({"type":"string","pattern":"^[^{}]*$","maxLength":80})",
+                          R"({"type":"object","additionalProperties":{"type":"string","maxLength":75}})"}) {
+      INFO("seed " << seed << " schema " << s);
+      auto g = compile_json_schema(s);
+      REQUIRE(g);
+      for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 24);
+    }
+    CHECK(vi.n_reused > 10);
+  }
 }

@@ -58,21 +58,31 @@ bool equivalent_up_to(const dfa& a, int32_t p, const dfa& b, int32_t q, uint32_t
   } else {
     for (int x = 0; x < 256; ++x) reps.push_back(uint8_t(x));
   }
-  size_t cap = 16;
-  while (cap < max_pairs * 2) cap <<= 1;
+  // Open addressing, grown as pairs come in: most searches end after a few
+  // hundred pairs, so the table starts small.
   constexpr uint64_t empty_slot = ~uint64_t(0);
+  size_t cap = 512;
   sc.seen.assign(cap, empty_slot);
   size_t n_seen = 0;
-  // True when (x, y) is new; false when seen, or past the bound (checked by the caller).
-  auto insert = [&](int32_t x, int32_t y) {
-    const uint64_t k = pair_key(x, y);
+  auto place = [&](uint64_t k) {
     size_t i = size_t(mix(0, k)) & (cap - 1);
     while (sc.seen[i] != empty_slot) {
       if (sc.seen[i] == k) return false;
       i = (i + 1) & (cap - 1);
     }
     sc.seen[i] = k;
-    ++n_seen;
+    return true;
+  };
+  // True when (x, y) is new.
+  auto insert = [&](int32_t x, int32_t y) {
+    if (!place(pair_key(x, y))) return false;
+    if (++n_seen * 2 > cap) {
+      std::vector<uint64_t> old(cap * 2, empty_slot);
+      old.swap(sc.seen);
+      cap *= 2;
+      for (uint64_t k : old)
+        if (k != empty_slot) place(k);
+    }
     return true;
   };
   sc.layer.assign(1, {p, q});

@@ -154,27 +154,36 @@ namespace tern::engine {
 using namespace grammar_detail;
 
 namespace {
-constexpr size_t cache_limit = size_t(512) << 20;  // bytes of entries and facts per vocabulary
-}
+
+constexpr size_t entry_budget = size_t(512) << 20;  // bytes of cached entries per vocabulary
+constexpr size_t side_budget = size_t(64) << 20;    // bytes of state facts and machine copies
+// A state whose first bytes keep fewer than this share of the tokens live
+// dies early in most of the trie: cheap to build, not worth a search.
+constexpr size_t reuse_share = 32;
+constexpr size_t max_checks = 4;          // candidates tried per first visit, newest first
+constexpr size_t max_pairs = 8192;        // state pairs per equivalence check
+constexpr size_t max_per_signature = 16;  // candidates kept per signature
+
+}  // namespace
 
 entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_hash, int32_t q) {
   std::string key = key_hash + "#" + std::to_string(q);
   {
     std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    if (auto it = cache.find(key); it != cache.end()) {
+      it->second.last_use = ++use_clock;
+      return it->second.e;
+    }
   }
   auto facts = facts_of(d, key_hash);
   std::lock_guard facts_lock(facts->mutex());
-  // A state with few live first bytes dies early in most of the trie and is
-  // cheap to build; a wider one is worth looking for an equivalent first.
-  constexpr size_t reuse_min_live = 4096;
   const size_t live = first_byte_live(d, trie, q);
+  const bool worth_reuse = live * reuse_share >= trie.toks.size() && live > 0;
   uint64_t sig = 0;
-  if (live >= reuse_min_live) {
+  if (worth_reuse) {
     sig = behaviour_signature(d, q, uint32_t(max_len));
     if (auto found = find_equivalent(d, key_hash, q, sig)) {
-      std::lock_guard lock(mu);
-      cache.emplace(std::move(key), found);
+      remember(std::move(key), found, true);
       return found;
     }
   }
@@ -183,50 +192,31 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
   build_entry(d, trie, *this, q, live, *facts, *e, suffixes);
   e->suffixes = flat_trie::build(std::move(suffixes));
-  {
-    std::lock_guard lock(mu);
-    if (cache_bytes + e->bytes() > cache_limit) return e;
-    cache_bytes += e->bytes();
-    cache.emplace(std::move(key), e);
-  }
-  if (live >= reuse_min_live) add_rep(d, key_hash, q, sig, e);
+  remember(std::move(key), e, false);
+  if (worth_reuse) add_rep(d, key_hash, q, sig, e);
   return e;
 }
 
-entry_ptr token_vocabulary::impl::find_equivalent(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig) {
-  // Up to a few candidates, newest first; each check is bounded.
-  constexpr size_t max_checks = 4, max_pairs = 8192;
-  std::vector<reuse_rep> cands;
-  {
-    std::lock_guard lock(mu);
-    auto it = reps.find(sig);
-    if (it == reps.end()) return nullptr;
-    for (size_t i = it->second.size(); i-- > 0 && cands.size() < max_checks;) cands.push_back(it->second[i]);
-  }
-  thread_local pair_search_scratch scratch;
-  for (const auto& r : cands) {
-    const dfa& other = r.key_hash == key_hash ? d : *r.machine;
-    if (equivalent_up_to(d, q, other, r.state, uint32_t(max_len), max_pairs, scratch)) return r.entry;
-  }
-  return nullptr;
-}
-
-void token_vocabulary::impl::add_rep(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig, entry_ptr e) {
-  constexpr size_t max_per_signature = 16;
+void token_vocabulary::impl::remember(std::string key, entry_ptr e, bool reused) {
+  const size_t sz = reused ? 0 : e->bytes();
   std::lock_guard lock(mu);
-  auto& m = machines[key_hash];
-  if (!m) {
-    const size_t sz = d.next.size() * sizeof(int32_t) + d.n_states() * 6 + sizeof(dfa);
-    if (cache_bytes + sz > cache_limit) {
-      machines.erase(key_hash);
-      return;
+  ++(reused ? n_reused : n_built);
+  if (sz > entry_budget / 4) return;
+  if (cache_bytes + sz > entry_budget) {
+    // Drop the least recently used quarter of the budget at once, so that the
+    // sort is paid rarely.
+    std::vector<std::pair<uint64_t, decltype(cache)::iterator>> order;
+    order.reserve(cache.size());
+    for (auto it = cache.begin(); it != cache.end(); ++it) order.emplace_back(it->second.last_use, it);
+    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [use, it] : order) {
+      if (cache_bytes + sz <= entry_budget / 4 * 3) break;
+      cache_bytes -= it->second.charged;
+      cache.erase(it);
     }
-    cache_bytes += sz;
-    m = std::make_shared<const dfa>(d);
   }
-  auto& bucket = reps[sig];
-  if (bucket.size() >= max_per_signature) bucket.erase(bucket.begin());
-  bucket.push_back({key_hash, m, q, std::move(e)});
+  cache_bytes += sz;
+  cache[std::move(key)] = cached_entry{std::move(e), sz, ++use_clock};
 }
 
 std::shared_ptr<state_facts> token_vocabulary::impl::facts_of(const dfa& d, const std::string& key_hash) {
@@ -239,11 +229,46 @@ std::shared_ptr<state_facts> token_vocabulary::impl::facts_of(const dfa& d, cons
   auto f = std::make_shared<state_facts>(d);
   std::lock_guard lock(mu);
   if (auto it = facts.find(key_hash); it != facts.end()) return it->second;
-  if (cache_bytes + bound <= cache_limit) {
-    cache_bytes += bound;
+  if (side_bytes + bound <= side_budget) {
+    side_bytes += bound;
     facts.emplace(key_hash, f);
   }
   return f;
+}
+
+entry_ptr token_vocabulary::impl::find_equivalent(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig) {
+  std::vector<reuse_rep> keep;  // copies, so that the checks run without mu
+  {
+    std::lock_guard lock(mu);
+    auto it = reps.find(sig);
+    if (it == reps.end()) return nullptr;
+    auto& bucket = it->second;
+    std::erase_if(bucket, [](const reuse_rep& r) { return r.entry.expired(); });
+    for (size_t i = bucket.size(); i-- > 0 && keep.size() < max_checks;) keep.push_back(bucket[i]);
+  }
+  thread_local pair_search_scratch scratch;
+  for (const auto& r : keep) {
+    entry_ptr e = r.entry.lock();
+    if (!e) continue;
+    const dfa& other = r.key_hash == key_hash ? d : *r.machine;
+    if (equivalent_up_to(d, q, other, r.state, uint32_t(max_len), max_pairs, scratch)) return e;
+  }
+  return nullptr;
+}
+
+void token_vocabulary::impl::add_rep(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig,
+                                     const entry_ptr& e) {
+  std::lock_guard lock(mu);
+  auto it = machines.find(key_hash);
+  if (it == machines.end()) {
+    const size_t sz = d.next.size() * sizeof(int32_t) + d.n_states() * 6 + sizeof(dfa);
+    if (side_bytes + sz > side_budget) return;
+    side_bytes += sz;
+    it = machines.emplace(key_hash, std::make_shared<const dfa>(d)).first;
+  }
+  auto& bucket = reps[sig];
+  if (bucket.size() >= max_per_signature) bucket.erase(bucket.begin());
+  bucket.push_back({key_hash, it->second, q, e});
 }
 
 constraint::constraint(std::shared_ptr<const grammar> g, std::shared_ptr<const token_vocabulary> v)

@@ -63,30 +63,47 @@ struct token_vocabulary::impl {
   std::vector<std::pair<int32_t, std::string>> special_text;
   const std::string* special_text_of(int32_t id) const;
   std::vector<uint32_t> all_tokens;  // bitset of the tokens in the trie (not special, not empty)
-  // Shared across grammars: terminals with equal DFAs (a free JSON string is
-  // the same everywhere) compute their entries once per model.
+  // The entry of state q of a terminal DFA (d, with key_hash its fingerprint),
+  // from the caches below or built now. Thread-safe.
+  grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
+
+  // Shared across grammars, under mu: terminals with equal DFAs (a free JSON
+  // string is the same everywhere) compute their entries once per model.
+  // Entries are dropped least recently used first past a byte budget; a
+  // constraint keeps its own pointers, so dropping one costs a rebuild only.
+  struct cached_entry {
+    grammar_detail::entry_ptr e;
+    size_t charged = 0;  // bytes counted in cache_bytes (0 for a second key of a reused entry)
+    uint64_t last_use = 0;
+  };
   std::mutex mu;
-  std::unordered_map<std::string, grammar_detail::entry_ptr> cache;
+  std::unordered_map<std::string, cached_entry> cache;  // "<key hash>#<state>"
+  size_t cache_bytes = 0;
+  uint64_t use_clock = 0;
   // Per distinct terminal DFA (by key hash): the subtree facts of its states,
-  // shared by every entry build of that machine.
+  // shared by every entry build of that machine; and copies of the machines
+  // that reuse_reps refer to. Kept while side_bytes stays in its budget.
   std::unordered_map<std::string, std::shared_ptr<grammar_detail::state_facts>> facts;
-  size_t cache_bytes = 0;  // entries and facts together
-  std::shared_ptr<grammar_detail::state_facts> facts_of(const grammar_detail::dfa& d, const std::string& key_hash);
-  // Entries of wide states by behaviour_signature, newest last, for reuse by
+  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::dfa>> machines;
+  size_t side_bytes = 0;
+  // Built entries of wide states by behaviour_signature, newest last, for
   // states equivalent up to the longest token (state_equivalence.hpp).
   struct reuse_rep {
     std::string key_hash;
     std::shared_ptr<const grammar_detail::dfa> machine;
     int32_t state;
-    grammar_detail::entry_ptr entry;
+    std::weak_ptr<const grammar_detail::lexer_entry> entry;  // gone once evicted and unused
   };
   std::unordered_map<uint64_t, std::vector<reuse_rep>> reps;
-  std::unordered_map<std::string, std::shared_ptr<const grammar_detail::dfa>> machines;  // by key hash, for reps
+  size_t n_built = 0, n_reused = 0;  // first visits that built an entry, and that reused one
+
+  // Helpers of entry(), each taking mu itself.
+  std::shared_ptr<grammar_detail::state_facts> facts_of(const grammar_detail::dfa& d, const std::string& key_hash);
   grammar_detail::entry_ptr find_equivalent(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q,
                                             uint64_t sig);
+  void remember(std::string key, grammar_detail::entry_ptr e, bool reused);
   void add_rep(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q, uint64_t sig,
-               grammar_detail::entry_ptr e);
-  grammar_detail::entry_ptr entry(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q);
+               const grammar_detail::entry_ptr& e);
 };
 
 struct grammar::impl {
