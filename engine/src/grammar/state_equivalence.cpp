@@ -1,5 +1,6 @@
 #include "grammar/state_equivalence.hpp"
 
+#include <bit>
 #include <string_view>
 
 namespace tern::engine::grammar_detail {
@@ -41,23 +42,42 @@ uint64_t behaviour_signature(const dfa& d, int32_t s, uint32_t depth) {
 }
 
 bool equivalent_up_to(const dfa& a, int32_t p, const dfa& b, int32_t q, uint32_t depth, size_t max_pairs,
-                      pair_search_scratch& sc) {
+                      pair_search_scratch& sc, std::span<const byte_set> bytes_at) {
   if (status(a, p) != status(b, q)) return false;
   const bool same = &a == &b;
   if (same && p == q) return true;
-  // One byte per product class: bytes in one class move every pair alike.
+  // Bytes grouped by their class in both machines: bytes of one group move
+  // every pair alike, so one byte of the group (among those allowed at the
+  // depth) stands for all.
   const size_t na = size_t(a.n_classes), nb = size_t(b.n_classes);
-  std::vector<uint8_t>& reps = sc.reps;
-  reps.clear();
-  if (na * nb <= 4096) {
-    std::vector<uint8_t> seen_class(na * nb, 0);
-    for (int x = 0; x < 256; ++x) {
-      uint8_t& m = seen_class[size_t(a.byte_class[x]) * nb + b.byte_class[x]];
-      if (!m) m = 1, reps.push_back(uint8_t(x));
+  sc.groups.clear();
+  std::vector<int32_t>& group_of = sc.group_of;
+  group_of.assign(na * nb <= 4096 ? na * nb : 0, -1);
+  for (int x = 0; x < 256; ++x) {
+    int32_t g = int32_t(sc.groups.size());
+    if (!group_of.empty()) {
+      int32_t& slot = group_of[size_t(a.byte_class[x]) * nb + b.byte_class[x]];
+      if (slot < 0) slot = g;
+      g = slot;
     }
-  } else {
-    for (int x = 0; x < 256; ++x) reps.push_back(uint8_t(x));
+    if (size_t(g) == sc.groups.size()) sc.groups.emplace_back();
+    sc.groups[size_t(g)][size_t(x) >> 6] |= uint64_t(1) << (x & 63);
   }
+  auto bytes_for_depth = [&](uint32_t d) {
+    sc.reps.clear();
+    for (const byte_set& g : sc.groups) {
+      byte_set m = g;
+      if (!bytes_at.empty()) {
+        if (d > bytes_at.size()) return;  // deeper than any token
+        for (int w = 0; w < 4; ++w) m[size_t(w)] &= bytes_at[d - 1][size_t(w)];
+      }
+      for (int w = 0; w < 4; ++w)
+        if (m[size_t(w)]) {
+          sc.reps.push_back(uint8_t(w * 64 + std::countr_zero(m[size_t(w)])));
+          break;
+        }
+    }
+  };
   // Open addressing, grown as pairs come in: most searches end after a few
   // hundred pairs, so the table starts small.
   constexpr uint64_t empty_slot = ~uint64_t(0);
@@ -89,8 +109,9 @@ bool equivalent_up_to(const dfa& a, int32_t p, const dfa& b, int32_t q, uint32_t
   insert(p, q);
   for (uint32_t d = 1; d <= depth && !sc.layer.empty(); ++d) {
     sc.next.clear();
+    bytes_for_depth(d);
     for (auto [x, y] : sc.layer) {
-      for (uint8_t c : reps) {
+      for (uint8_t c : sc.reps) {
         int32_t x2 = a.step(x, c), y2 = b.step(y, c);
         if (status(a, x2) != status(b, y2)) return false;
         if (x2 == dead || (same && x2 == y2) || d == depth) continue;

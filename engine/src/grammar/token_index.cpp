@@ -57,6 +57,11 @@ void flat_trie::add_subtree_bytes() {
       }
     }
   }
+  at_depth.clear();
+  for (size_t i = 1; i < n_nodes(); ++i) {
+    if (at_depth.size() < depth[i]) at_depth.resize(depth[i]);
+    at_depth[depth[i] - 1u][byte[i] >> 6] |= uint64_t(1) << (byte[i] & 63);
+  }
   for (uint32_t c = 1; c < end[0]; c = end[c]) {
     below[0][byte[c] >> 6] |= uint64_t(1) << (byte[c] & 63);
     for (int w = 0; w < 4; ++w) below[0][w] |= below[c][w];
@@ -178,7 +183,7 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   auto facts = facts_of(d, key_hash);
   std::lock_guard facts_lock(facts->mutex());
   const size_t live = first_byte_live(d, trie, q);
-  const bool worth_reuse = live * reuse_share >= trie.toks.size() && live > 0;
+  const bool worth_reuse = live * reuse_share >= trie.toks.size() && live > 0 && !trie.at_depth.empty();
   uint64_t sig = 0;
   if (worth_reuse) {
     sig = behaviour_signature(d, q, uint32_t(max_len));
@@ -251,7 +256,8 @@ entry_ptr token_vocabulary::impl::find_equivalent(const dfa& d, const std::strin
     entry_ptr e = r.entry.lock();
     if (!e) continue;
     const dfa& other = r.key_hash == key_hash ? d : *r.machine;
-    if (equivalent_up_to(d, q, other, r.state, uint32_t(max_len), max_pairs, scratch)) return e;
+    if (equivalent_up_to(d, q, other, r.state, uint32_t(trie.at_depth.size()), max_pairs, scratch, trie.at_depth))
+      return e;
   }
   return nullptr;
 }

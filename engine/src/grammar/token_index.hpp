@@ -33,6 +33,8 @@ struct flat_trie {
   std::vector<uint8_t> clean;
   // [node]: the longest path below the node in bytes, capped at 255.
   std::vector<uint8_t> height;
+  // [d - 1]: the bytes found at depth d (the d-th bytes of the tokens).
+  std::vector<byte_set> at_depth;
   size_t n_nodes() const { return byte.size(); }
   void add_subtree_bytes();
   // entries: (bytes, token); empty byte strings are skipped.
