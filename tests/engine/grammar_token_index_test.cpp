@@ -223,3 +223,56 @@ TEST_CASE("grammar token tables: entries reused between equivalent states equal 
     CHECK(vi.n_reused > 10);
   }
 }
+
+// Negated classes ([^a ]*, \S+): text-closed only without the excluded
+// characters, so subtrees free of them are taken whole; masks must still
+// equal trying every token, and that rule must actually have been used.
+TEST_CASE("grammar token tables: negated classes equal the brute-force masks") {
+  for (uint32_t seed : {51u, 52u}) {
+    auto v = random_vocab(seed, 1500);
+    std::mt19937 rng(seed * 17u);
+    for (const char* s : {R"({"type":"string","pattern":"^[^a ]*$"})", R"({"type":"string","pattern":"^[^0-9.]+$"})",
+                          R"({"type":"string","pattern":"^\\S+$"})", R"({"type":"string","pattern":"^x[^-]*y$"})",
+                          R"({"type":"string","pattern":"^[^e]*$","maxLength":70})",
+                          R"({"type":"string","pattern":"^[^Q]*[^z]$"})",
+                          R"({"type":"object","additionalProperties":{"type":"string","pattern":"^[^z,]+$"}})"}) {
+      INFO("seed " << seed << " schema " << s);
+      auto g = compile_json_schema(s);
+      REQUIRE(g);
+      for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 16);
+    }
+    for (const char* text : {R"(root ::= [^a\x00-\x1f]+ ";")", R"(root ::= "\"" [^"\\ b]* "\"")"}) {
+      INFO("seed " << seed << " grammar " << text);
+      auto g = compile_grammar_text(text);
+      REQUIRE(g);
+      for (int w = 0; w < 3; ++w) walk_and_compare(make_constraint(*g, v), *v, rng, 16);
+    }
+    size_t used = 0;
+    for (const auto& [key, f] : v->internals().facts) used += f->n_closed_without();
+    CHECK(used >= 5);
+  }
+}
+
+TEST_CASE("grammar token tables: Qwen2 negated class equals the brute-force masks") {
+  TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
+  auto vr = load_token_vocabulary(path);
+  REQUIRE(vr);
+  auto v = *vr;
+  auto g = compile_json_schema(R"({"type":"array","items":{"type":"string","pattern":"^[^A-Z_ ]+$"}})");
+  REQUIRE(g);
+  auto m = grammar_matcher::create(make_constraint(*g, v));
+  REQUIRE(m);
+  std::string doc = R"(["abc-def.g","x1é中/😀\"q","z"])";
+  auto toks = maskbench::greedy_tokenize(*v, doc);
+  REQUIRE(toks);
+  std::vector<uint32_t> mask(m->mask_words());
+  for (size_t i = 0; i < toks->size(); ++i) {
+    m->fill_mask(mask);
+    INFO("token " << i);
+    CHECK(mask == brute_mask(*m, *v));
+    REQUIRE(m->accept_token((*toks)[i]));
+  }
+  size_t used = 0;
+  for (const auto& [key, f] : v->internals().facts) used += f->n_closed_without();
+  CHECK(used >= 1);
+}

@@ -81,6 +81,25 @@ const state_facts::info& state_facts::of(const dfa& d, int32_t s) {
   constexpr uint64_t printable_lo = 0xFFFFFFFF00000000ull, printable_hi = 0x7FFFFFFFFFFFFFFFull;
   m.text = text_[s] == closed ||
            (((m.bytes[0] & printable_lo) | (m.bytes[1] & printable_hi)) != 0 && text_closed(d, s));
+  if (!m.text && ((m.bytes[0] & printable_lo) | (m.bytes[1] & printable_hi)) != 0) {
+    // A negated class ([^<>/]*, \S+) fails the closure on the characters it
+    // excludes; without them (those that kill s or end it), the rest of the
+    // text may still be closed, and subtrees free of them are taken whole.
+    std::array<uint64_t, 4> excluded{};
+    for (const clean_step& cs : clean_steps_[u8_start]) {
+      if (cs.v != u8_start) continue;
+      int32_t z = d.step(s, cs.byte);
+      if (z == dead || d.accept[size_t(z)]) {
+        const auto& cb = class_bytes_[d.byte_class[cs.byte]];
+        for (int w = 0; w < 2; ++w) excluded[size_t(w)] |= cb[size_t(w)];
+      }
+    }
+    if ((excluded[0] | excluded[1]) != 0 && text_closed(d, s, &excluded)) {
+      m.text = true;
+      for (int w = 0; w < 4; ++w) m.text_bytes[size_t(w)] = ~excluded[size_t(w)];
+      ++n_closed_without_;
+    }
+  }
   if (!m.text) m.reach = text_reach(d, s);
   idx_[s] = int32_t(sets_.size());
   sets_.push_back(m);
@@ -97,8 +116,8 @@ void state_facts::clear_marks() {
 // declared open quickly. The answer does not depend on the order of the
 // search: any closure over the bounds, or any dead or accepting state in it,
 // makes s open.
-bool state_facts::text_closed(const dfa& d, int32_t s) {
-  if (text_[s] != unknown) return text_[s] == closed;
+bool state_facts::text_closed(const dfa& d, int32_t s, const std::array<uint64_t, 4>* without) {
+  if (!without && text_[s] != unknown) return text_[s] == closed;
   constexpr size_t max_reach = 64, max_mid = 512;
   std::vector<int32_t> reach = {s};
   std::vector<std::pair<int32_t, int>> todo;
@@ -108,8 +127,10 @@ bool state_facts::text_closed(const dfa& d, int32_t s) {
   bool ok = true;
   for (size_t k = 0; k < reach.size() && ok; ++k) {
     int32_t x = reach[k];
+    // Closed over all clean text is closed over less of it; open is not
+    // decisive for less.
     if (text_[x] == closed) continue;
-    if (text_[x] == open || d.accept[x]) {
+    if ((!without && text_[x] == open) || d.accept[x]) {
       ok = false;
       break;
     }
@@ -118,6 +139,7 @@ bool state_facts::text_closed(const dfa& d, int32_t s) {
       auto [y, u] = todo.back();
       todo.pop_back();
       for (const clean_step& cs : clean_steps_[size_t(u)]) {
+        if (without && u == u8_start && (((*without)[cs.byte >> 6] >> (cs.byte & 63)) & 1)) continue;
         int32_t z = d.step(y, cs.byte);
         if (z == dead || d.accept[z]) {
           ok = false;
@@ -146,6 +168,7 @@ bool state_facts::text_closed(const dfa& d, int32_t s) {
     }
   }
   clear_marks();
+  if (without) return ok;
   if (!ok) {
     text_[s] = open;
     return false;
@@ -161,7 +184,7 @@ bool state_facts::text_closed(const dfa& d, int32_t s) {
 // count early, which only makes the answer smaller (still sound).
 uint32_t state_facts::text_reach(const dfa& d, int32_t s) {
   if (reach_[s] >= 0) return uint32_t(reach_[s]);
-  constexpr uint32_t max_chars = 32;
+  constexpr uint32_t max_chars = 128;
   constexpr size_t max_layer = 4, max_mid = 512;
   std::vector<int32_t> layer = {s}, next;
   std::vector<int32_t> chain;  // single-state layers from s on

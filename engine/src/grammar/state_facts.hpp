@@ -30,12 +30,15 @@ class state_facts {
   struct info {
     std::array<uint64_t, 4> bytes{};  // 256-bit set of the bytes on which the state stays where it is
     bool any = false;                 // bytes is not empty
-    // Clean text of any length keeps the DFA live and short of accepting:
-    // the states clean characters reach (and those inside multi-byte
-    // characters) are all live and non-accepting. A JSON string body: free
-    // strings, additional-property keys, unanchored patterns before their match.
+    // Clean text of any length made of text_bytes keeps the DFA live and
+    // short of accepting: the states those characters reach (and those
+    // inside multi-byte characters) are all live and non-accepting. A JSON
+    // string body: free strings, additional-property keys, unanchored
+    // patterns before their match, and (with the excluded ASCII bytes left
+    // out of text_bytes) negated classes such as [^<>/]*.
     bool text = false;
     uint32_t reach = 0;  // when !text: clean text of up to this many characters stays live and non-accepting
+    std::array<uint64_t, 4> text_bytes = {~0ull, ~0ull, ~0ull, ~0ull};
   };
 
   // `d` fixes the machine; every later of() must pass a DFA equal to it
@@ -49,6 +52,7 @@ class state_facts {
   std::mutex& mutex() { return mu_; }
   size_t bytes() const;
   size_t n_computed() const { return sets_.size(); }
+  size_t n_closed_without() const { return n_closed_without_; }  // states text-closed only without some bytes
 
  private:
   enum : uint8_t { unknown, closed, open };
@@ -56,7 +60,9 @@ class state_facts {
     uint8_t byte;  // one byte of its (DFA class, next decoder state) group
     int8_t v;      // decoder state after it
   };
-  bool text_closed(const dfa& d, int32_t s);
+  // `without`: ASCII bytes left out of the text (whole DFA classes); the
+  // answer is then about s alone and is not cached per state.
+  bool text_closed(const dfa& d, int32_t s, const std::array<uint64_t, 4>* without = nullptr);
   uint32_t text_reach(const dfa& d, int32_t s);
   void clear_marks();
 
@@ -73,6 +79,7 @@ class state_facts {
   // boundary, bit v-1 a state seen inside a character in decoder state v.
   std::vector<uint8_t> mark_;
   std::vector<int32_t> touched_;
+  size_t n_closed_without_ = 0;
 };
 
 }  // namespace tern::engine::grammar_detail

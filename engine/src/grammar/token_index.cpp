@@ -114,7 +114,7 @@ void build_entry(const dfa& d, const flat_trie& t, const token_vocabulary::impl&
   auto skippable = [&](const state_facts::info& l, uint32_t node) {
     // Clean text below a text-closed state, or no longer than its reach
     // (a byte is at most a character, so bytes bound characters).
-    return ((l.text || t.height[node] <= l.reach) && (t.clean[node] & 1)) ||
+    return ((l.text || t.height[node] <= l.reach) && (t.clean[node] & 1) && subset(t.below[node], l.text_bytes)) ||
            (l.any && subset(t.below[node], l.bytes));
   };
   uint32_t i = 1;
