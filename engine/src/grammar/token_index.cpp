@@ -161,7 +161,7 @@ using namespace grammar_detail;
 namespace {
 
 constexpr size_t entry_budget = size_t(512) << 20;  // bytes of cached entries per vocabulary
-constexpr size_t side_budget = size_t(64) << 20;    // bytes of state facts and machine copies
+constexpr size_t side_budget = size_t(128) << 20;   // bytes of state facts and machine copies
 // A state whose first bytes keep fewer than this share of the tokens live
 // dies early in most of the trie: cheap to build, not worth a search.
 constexpr size_t reuse_share = 32;
@@ -180,7 +180,7 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
       return it->second.e;
     }
   }
-  auto facts = facts_of(d, key_hash);
+  auto [facts, kept] = facts_of(d, key_hash);
   std::lock_guard facts_lock(facts->mutex());
   const size_t live = first_byte_live(d, trie, q);
   const bool worth_reuse = live * reuse_share >= trie.toks.size() && live > 0 && !trie.at_depth.empty();
@@ -195,8 +195,13 @@ entry_ptr token_vocabulary::impl::entry(const dfa& d, const std::string& key_has
   auto e = std::make_shared<lexer_entry>();
   e->inner.assign(words, 0);
   std::vector<std::pair<std::string_view, int32_t>> suffixes;
+  const size_t facts_before = facts->bytes();
   build_entry(d, trie, *this, q, live, *facts, *e, suffixes);
   e->suffixes = flat_trie::build(std::move(suffixes));
+  if (kept) {
+    std::lock_guard lock(mu);
+    side_bytes += facts->bytes() - facts_before;
+  }
   remember(std::move(key), e, false);
   if (worth_reuse) add_rep(d, key_hash, q, sig, e);
   return e;
@@ -224,21 +229,20 @@ void token_vocabulary::impl::remember(std::string key, entry_ptr e, bool reused)
   cache[std::move(key)] = cached_entry{std::move(e), sz, ++use_clock};
 }
 
-std::shared_ptr<state_facts> token_vocabulary::impl::facts_of(const dfa& d, const std::string& key_hash) {
-  // The facts grow to at most one info per state; charge that up front.
-  const size_t bound = d.n_states() * (sizeof(state_facts::info) + 10);
+std::pair<std::shared_ptr<state_facts>, bool> token_vocabulary::impl::facts_of(const dfa& d,
+                                                                                  const std::string& key_hash) {
   {
     std::lock_guard lock(mu);
-    if (auto it = facts.find(key_hash); it != facts.end()) return it->second;
+    if (auto it = facts.find(key_hash); it != facts.end()) return {it->second, true};
   }
+  // Past the budget a walk gets facts of its own, dropped after it.
   auto f = std::make_shared<state_facts>(d);
   std::lock_guard lock(mu);
-  if (auto it = facts.find(key_hash); it != facts.end()) return it->second;
-  if (side_bytes + bound <= side_budget) {
-    side_bytes += bound;
-    facts.emplace(key_hash, f);
-  }
-  return f;
+  if (auto it = facts.find(key_hash); it != facts.end()) return {it->second, true};
+  if (side_bytes + f->bytes() > side_budget) return {f, false};
+  side_bytes += f->bytes();
+  facts.emplace(key_hash, f);
+  return {f, true};
 }
 
 entry_ptr token_vocabulary::impl::find_equivalent(const dfa& d, const std::string& key_hash, int32_t q, uint64_t sig) {

@@ -87,7 +87,7 @@ struct token_vocabulary::impl {
   // that reuse_reps refer to. Kept while side_bytes stays in its budget.
   std::unordered_map<std::string, std::shared_ptr<grammar_detail::state_facts>> facts;
   std::unordered_map<std::string, std::shared_ptr<const grammar_detail::dfa>> machines;
-  size_t side_bytes = 0;
+  size_t side_bytes = 0;  // facts (as they grow) and machines
   // Built entries of wide states by behaviour_signature, newest last, for
   // states equivalent up to the longest token (state_equivalence.hpp).
   struct reuse_rep {
@@ -100,7 +100,9 @@ struct token_vocabulary::impl {
   size_t n_built = 0, n_reused = 0;  // first visits that built an entry, and that reused one
 
   // Helpers of entry(), each taking mu itself.
-  std::shared_ptr<grammar_detail::state_facts> facts_of(const grammar_detail::dfa& d, const std::string& key_hash);
+  // The facts of d's machine, and whether they are kept for later walks.
+  std::pair<std::shared_ptr<grammar_detail::state_facts>, bool> facts_of(const grammar_detail::dfa& d,
+                                                                         const std::string& key_hash);
   grammar_detail::entry_ptr find_equivalent(const grammar_detail::dfa& d, const std::string& key_hash, int32_t q,
                                             uint64_t sig);
   void remember(std::string key, grammar_detail::entry_ptr e, bool reused);
