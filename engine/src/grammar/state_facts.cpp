@@ -184,7 +184,7 @@ bool state_facts::text_closed(const dfa& d, int32_t s, const std::array<uint64_t
 // count early, which only makes the answer smaller (still sound).
 uint32_t state_facts::text_reach(const dfa& d, int32_t s) {
   if (reach_[s] >= 0) return uint32_t(reach_[s]);
-  constexpr uint32_t max_chars = 128;
+  constexpr uint32_t max_chars = 32;
   constexpr size_t max_layer = 4, max_mid = 512;
   std::vector<int32_t> layer = {s}, next;
   std::vector<int32_t> chain;  // single-state layers from s on
