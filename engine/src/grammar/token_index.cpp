@@ -211,7 +211,7 @@ void token_vocabulary::impl::remember(std::string key, entry_ptr e, bool reused)
   const size_t sz = reused ? 0 : e->bytes();
   std::lock_guard lock(mu);
   ++(reused ? n_reused : n_built);
-  if (sz > entry_budget / 4) return;
+  if (sz > entry_budget / 4 || cache.count(key)) return;  // too big, or another thread was first
   if (cache_bytes + sz > entry_budget) {
     // Drop the least recently used quarter of the budget at once, so that the
     // sort is paid rarely.
