@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 
 using namespace tern::engine;
 using namespace tern::engine::grammar_detail;
@@ -235,4 +236,62 @@ TEST_CASE("state equivalence: Qwen2 counting pattern states reuse one another, e
     if (!first) first = &e;
     if (260 - used >= 128) CHECK(&e == first);
   }
+}
+
+// Several threads ask for entries of equal and equivalent machines at once
+// (the facts of one DFA are shared, reuse candidates cross grammars): every
+// entry must still equal the per-token reference.
+TEST_CASE("state equivalence: concurrent first visits stay exact") {
+  TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
+  auto vr = load_token_vocabulary(path);
+  REQUIRE(vr);
+  auto v = *vr;
+  const char* schemas[] = {R"({"type":"string","maxLength":300})", R"({"type":"string","maxLength":400})",
+                           R"({"type":"string","pattern":"^[^<>*#]*$","maxLength":200})", R"({"type":"string"})"};
+  const size_t used[] = {0, 3, 90, 150, 185};
+  struct job {
+    std::shared_ptr<const grammar> g;
+    std::shared_ptr<const constraint> c;
+    size_t term = 0;
+  };
+  std::vector<job> jobs;
+  for (const char* s : schemas) {
+    job j;
+    j.g = schema(s);
+    j.c = make_constraint(j.g, v);
+    widest_term(*j.g, &j.term);
+    jobs.push_back(j);
+  }
+  auto state_of = [&](const job& j, size_t k) {
+    const dfa& d = j.g->internals().g.terms[j.term];
+    return run(d, d.start, "\"" + std::string(k, 'a'));
+  };
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::pair<size_t, const lexer_entry*>>> got(4);
+  for (size_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      // Each thread in its own order, so that builds and searches overlap.
+      for (size_t n = 0; n < jobs.size() * std::size(used); ++n) {
+        size_t idx = (n * (2 * t + 1) + t) % (jobs.size() * std::size(used));
+        const job& j = jobs[idx / std::size(used)];
+        int32_t q = state_of(j, used[idx % std::size(used)]);
+        got[t].emplace_back(idx, q == dead ? nullptr : &j.c->entry(int32_t(j.term), q));
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (size_t idx = 0; idx < jobs.size() * std::size(used); ++idx) {
+    const job& j = jobs[idx / std::size(used)];
+    int32_t q = state_of(j, used[idx % std::size(used)]);
+    if (q == dead) continue;
+    INFO("job " << idx);
+    const lexer_entry& e = j.c->entry(int32_t(j.term), q);
+    require_same(e, plain(j.g->internals().g.terms[j.term], *v, q));
+  }
+  // One entry per (constraint, state), whichever thread built it.
+  for (const auto& per : got)
+    for (const auto& [idx, p] : per) {
+      const job& j = jobs[idx / std::size(used)];
+      int32_t q = state_of(j, used[idx % std::size(used)]);
+      CHECK(p == (q == dead ? nullptr : &j.c->entry(int32_t(j.term), q)));
+    }
 }
