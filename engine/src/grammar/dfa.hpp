@@ -76,6 +76,13 @@ struct compile_options {
 
 result<dfa> compile_dfa(const rx& re, const compile_options& opts = {});
 
+// The canonical form every function here returns: only states that are
+// reachable and can still reach acceptance, equivalent states merged
+// (Hopcroft), numbered in BFS order from the start over classes in order;
+// has_out and min_to_accept filled. Equal languages over equal byte classes
+// give identical machines (equal key()). `in` needs accept and next only.
+dfa canonicalize(const dfa& in);
+
 // Product machines. intersect: both accept; subtract: a accepts and b does not.
 result<dfa> intersect(const dfa& a, const dfa& b, bool subtract = false, size_t max_states = 20000);
 
