@@ -448,3 +448,19 @@ TEST_CASE("dfa compile: a long counting string is minimal and exact", "[grammar]
   REQUIRE(again.has_value());
   REQUIRE(again->key() == d->key());
 }
+
+TEST_CASE("dfa compile: literals built directly equal the general construction", "[grammar][dfa]") {
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 200; ++iter) {
+    std::string lit(size_t(std::uniform_int_distribution<int>(0, 24)(rng)), ' ');
+    for (char& c : lit) c = char(std::uniform_int_distribution<int>(0, 255)(rng) & (iter % 2 ? 0x07 : 0xFF));
+    auto direct = compile_dfa(rx_literal(lit));
+    // Split in two pieces, the literal goes through the NFA, the subset
+    // construction and the minimiser.
+    size_t cut = lit.empty() ? 0 : size_t(std::uniform_int_distribution<size_t>(0, lit.size())(rng));
+    auto general = compile_dfa(rx_seq({rx_literal(lit.substr(0, cut)), rx_literal(lit.substr(cut))}));
+    REQUIRE(direct.has_value());
+    REQUIRE(general.has_value());
+    require_same_machine(*direct, *general);
+  }
+}

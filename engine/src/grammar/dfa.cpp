@@ -463,7 +463,42 @@ rx rx_repeat(rx kid, uint32_t min, uint32_t max) {
   return n;
 }
 
+namespace {
+
+// A literal's canonical machine, built directly: a chain of states with one
+// byte class per distinct byte (and the runs between them), exactly what the
+// general path gives (the classes come from the same cuts), without its
+// quadratic minimisation. Large schemas have thousands of property keys.
+dfa literal_dfa(std::string_view bytes) {
+  std::array<uint8_t, 257> cut{};
+  for (char ch : bytes) {
+    cut[uint8_t(ch)] = 1;
+    cut[size_t(uint8_t(ch)) + 1] = 1;
+  }
+  dfa d;
+  int cls = -1;
+  for (int b = 0; b < 256; ++b) {
+    if (b == 0 || cut[size_t(b)]) ++cls;
+    d.byte_class[size_t(b)] = uint16_t(cls);
+  }
+  d.n_classes = cls + 1;
+  size_t n = bytes.size() + 1, k = size_t(d.n_classes);
+  d.next.assign(n * k, dead);
+  d.accept.assign(n, 0);
+  d.has_out.assign(n, 1);
+  d.min_to_accept.resize(n);
+  for (size_t i = 0; i < bytes.size(); ++i) d.next[i * k + d.byte_class[uint8_t(bytes[i])]] = int32_t(i + 1);
+  for (size_t i = 0; i < n; ++i) d.min_to_accept[i] = uint32_t(n - 1 - i);
+  d.accept[n - 1] = 1;
+  d.has_out[n - 1] = 0;
+  d.start = 0;
+  return d;
+}
+
+}  // namespace
+
 result<dfa> compile_dfa(const rx& re, const compile_options& opts) {
+  if (re->kind == rx_node::bytes) return literal_dfa(re->literal);
   nfa n;
   int32_t start = n.add(), final_state = n.add();
   nfa_builder(n, opts.json_string).build(re, start, final_state);

@@ -3,43 +3,42 @@
 // dfa::key()), which lets token tables be shared across grammars.
 #include "grammar/dfa.hpp"
 
-#include <tern/core/assert.hpp>
-
 #include <algorithm>
 
 namespace tern::engine::grammar_detail {
 namespace {
 
-// Hopcroft's partition refinement, O(n k log n). The machine is completed with
-// a sink state (index n) standing for `dead`, so the partial transition table
-// needs no special cases. Blocks are ranges of `elems`; a split moves the
-// marked states to the front of their block and makes the smaller part the
-// new block, so every state changes block O(log n) times.
+// Hopcroft's partition refinement, O(m log n) for m defined transitions.
+// Blocks are ranges of `elems`; a split moves the marked states to the front
+// of their block and makes the smaller part the new block, so every state
+// changes block O(log n) times.
+//
+// No sink state stands for `dead`: both initial blocks (accepting, not) are
+// splitters, and a state with a transition on c into a splitter is told apart
+// from one without (dead on c) when it is used. So only transitions that are
+// defined are ever walked backwards.
 class hopcroft {
  public:
   explicit hopcroft(const dfa& in) : in_(in), n_(in.n_states()), k_(size_t(in.n_classes)) {}
 
-  // Block of every state (the sink is state n_).
+  // Block of every state.
   const std::vector<int32_t>& run() {
-    size_t total = n_ + 1;
     build_inverse();
-    elems_.resize(total);
-    loc_.resize(total);
-    block_of_.resize(total);
-    // Initial partition: accepting states, then the rest (the sink included).
+    elems_.resize(n_);
+    loc_.resize(n_);
+    block_of_.resize(n_);
     size_t pos = 0;
     for (int pass = 0; pass < 2; ++pass) {
       size_t first = pos;
-      for (size_t s = 0; s < total; ++s) {
-        bool acc = s < n_ && in_.accept[s];
-        if (acc != (pass == 0)) continue;
+      for (size_t s = 0; s < n_; ++s) {
+        if (bool(in_.accept[s]) != (pass == 0)) continue;
         elems_[pos] = int32_t(s);
         loc_[s] = uint32_t(pos++);
       }
-      if (pos > first) new_block(first, pos);
+      if (pos > first) push_work(new_block(first, pos));
     }
-    for (size_t b = 0; b < first_.size(); ++b) push_work(int32_t(b));
-    std::vector<int32_t> splitter, touched;
+    std::vector<int32_t> splitter, used, touched;
+    std::vector<std::vector<int32_t>> by_class(k_);
     while (!work_.empty()) {
       int32_t a = work_.back();
       work_.pop_back();
@@ -47,36 +46,39 @@ class hopcroft {
       // The splitter is the block as it is now; splits made while it is
       // used (it can split itself) must not change what it stands for.
       splitter.assign(elems_.begin() + first_[size_t(a)], elems_.begin() + end_[size_t(a)]);
-      for (size_t c = 0; c < k_; ++c) {
-        touched.clear();
-        for (int32_t t : splitter) {
-          size_t row = size_t(t) * k_ + c;
-          for (uint32_t i = inv_begin_[row]; i < inv_begin_[row + 1]; ++i) mark(inv_[i], touched);
+      for (int32_t t : splitter)
+        for (uint32_t i = inv_begin_[size_t(t)]; i < inv_begin_[size_t(t) + 1]; ++i) {
+          auto& bucket = by_class[inv_[i].c];
+          if (bucket.empty()) used.push_back(int32_t(inv_[i].c));
+          bucket.push_back(inv_[i].from);
         }
-        for (int32_t y : touched) split(y);
+      for (int32_t c : used) {
+        for (int32_t s : by_class[size_t(c)]) mark(s, touched);
+        by_class[size_t(c)].clear();
+        split_all(touched);
       }
+      used.clear();
     }
     return block_of_;
   }
 
  private:
-  int32_t target(size_t s, size_t c) const {
-    if (s == n_) return int32_t(n_);
-    int32_t t = in_.next[s * k_ + c];
-    return t == dead ? int32_t(n_) : t;
-  }
+  struct back_edge {
+    uint32_t c;
+    int32_t from;
+  };
 
-  // Inverse transitions in compressed rows, indexed by target * k + class.
+  // Defined transitions backwards, in compressed rows by target.
   void build_inverse() {
-    size_t total = n_ + 1;
-    inv_begin_.assign(total * k_ + 1, 0);
-    for (size_t s = 0; s < total; ++s)
-      for (size_t c = 0; c < k_; ++c) ++inv_begin_[size_t(target(s, c)) * k_ + c + 1];
-    for (size_t i = 0; i < total * k_; ++i) inv_begin_[i + 1] += inv_begin_[i];
-    inv_.resize(total * k_);
+    inv_begin_.assign(n_ + 1, 0);
+    for (int32_t t : in_.next)
+      if (t != dead) ++inv_begin_[size_t(t) + 1];
+    for (size_t i = 0; i < n_; ++i) inv_begin_[i + 1] += inv_begin_[i];
+    inv_.resize(inv_begin_[n_]);
     std::vector<uint32_t> fill(inv_begin_.begin(), inv_begin_.end() - 1);
-    for (size_t s = 0; s < total; ++s)
-      for (size_t c = 0; c < k_; ++c) inv_[fill[size_t(target(s, c)) * k_ + c]++] = int32_t(s);
+    for (size_t s = 0; s < n_; ++s)
+      for (size_t c = 0; c < k_; ++c)
+        if (int32_t t = in_.next[s * k_ + c]; t != dead) inv_[fill[size_t(t)]++] = {uint32_t(c), int32_t(s)};
   }
 
   int32_t new_block(size_t first, size_t end) {
@@ -108,13 +110,19 @@ class hopcroft {
     if (marked_[size_t(y)]++ == 0) touched.push_back(y);
   }
 
+  void split_all(std::vector<int32_t>& touched) {
+    for (int32_t y : touched) split(y);
+    touched.clear();
+  }
+
   void split(int32_t y) {
     uint32_t first = first_[size_t(y)], end = end_[size_t(y)], mid = first + marked_[size_t(y)];
     marked_[size_t(y)] = 0;
     if (mid == end) return;
     // The smaller part becomes the new block, which is all the worklist
     // needs: if y is queued it still is (as the larger part), and if not,
-    // the smaller part suffices (Hopcroft's "process the smaller half").
+    // the partition is already stable with respect to y, so the smaller part
+    // suffices (Hopcroft's "process the smaller half").
     int32_t z;
     if (mid - first <= end - mid) {
       first_[size_t(y)] = mid;
@@ -129,7 +137,7 @@ class hopcroft {
   const dfa& in_;
   size_t n_, k_;
   std::vector<uint32_t> inv_begin_;
-  std::vector<int32_t> inv_;
+  std::vector<back_edge> inv_;
   std::vector<int32_t> elems_;    // states grouped by block
   std::vector<uint32_t> loc_;     // state -> index in elems_
   std::vector<int32_t> block_of_;
@@ -147,11 +155,7 @@ dfa minimize(const dfa& in) {
   hopcroft h(in);
   const std::vector<int32_t>& block = h.run();
   size_t n_blocks = size_t(*std::max_element(block.begin(), block.end())) + 1;
-  int32_t sink_block = block[n];
-  // A trimmed machine has no state equivalent to the sink.
-  TERN_ASSERT(n_blocks == 1 || std::count(block.begin(), block.end(), sink_block) == 1,
-              "minimize expects a trimmed machine");
-  if (n_blocks == n + 1) return in;
+  if (n_blocks == n) return in;
   std::vector<int32_t> rep(n_blocks, dead), remap(n_blocks, dead);
   for (size_t s = 0; s < n; ++s)
     if (rep[size_t(block[s])] == dead) rep[size_t(block[s])] = int32_t(s);
