@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -418,12 +419,69 @@ class set_table {
 }  // namespace
 
 std::string dfa::key() const {
-  std::string k;
-  k.reserve(256 * 2 + next.size() * 4 + accept.size() + 8);
-  k.append(reinterpret_cast<const char*>(byte_class.data()), sizeof(byte_class));
-  k.append(reinterpret_cast<const char*>(next.data()), next.size() * sizeof(int32_t));
-  k.append(reinterpret_cast<const char*>(accept.data()), accept.size());
-  return k;
+  // Byte classes, then per state its acceptance and its defined transitions
+  // (class, target): a prefix-free encoding, so equal keys are equal machines,
+  // and about as long as the machine's live transitions rather than n x k.
+  auto put32 = [](std::string& out, uint32_t x) { out.append(reinterpret_cast<const char*>(&x), sizeof x); };
+  size_t n = n_states(), k = size_t(n_classes);
+  std::string out;
+  out.reserve(256 + 8 + n * 3 + n * 2 * 5);
+  for (uint16_t c : byte_class) out.push_back(char(uint8_t(c)));  // classes are < 256
+  put32(out, uint32_t(n));
+  put32(out, uint32_t(start));
+  for (size_t s = 0; s < n; ++s) {
+    out.push_back(char(accept[s]));
+    size_t count_at = out.size();
+    out.append(2, '\0');
+    uint16_t count = 0;
+    for (size_t c = 0; c < k; ++c)
+      if (int32_t t = next[s * k + c]; t != dead) {
+        out.push_back(char(uint8_t(c)));
+        put32(out, uint32_t(t));
+        ++count;
+      }
+    std::memcpy(out.data() + count_at, &count, sizeof count);
+  }
+  return out;
+}
+
+namespace {
+
+void append_key(const rx& re, std::string& out) {
+  auto put = [&out](uint32_t x) { out.append(reinterpret_cast<const char*>(&x), sizeof x); };
+  out.push_back(char('0' + re->kind));
+  switch (re->kind) {
+    case rx_node::empty:
+      return;
+    case rx_node::cls:
+      put(uint32_t(re->ranges.size()));
+      for (const auto& r : re->ranges) {
+        put(r.lo);
+        put(r.hi);
+      }
+      return;
+    case rx_node::bytes:
+      put(uint32_t(re->literal.size()));
+      out += re->literal;
+      return;
+    case rx_node::repeat:
+      put(re->min);
+      put(re->max);
+      break;
+    case rx_node::concat:
+    case rx_node::alt:
+      put(uint32_t(re->kids.size()));
+      break;
+  }
+  for (const auto& kid : re->kids) append_key(kid, out);
+}
+
+}  // namespace
+
+std::string rx_key(const rx& re) {
+  std::string out;
+  append_key(re, out);
+  return out;
 }
 
 rx rx_empty() { return std::make_shared<rx_node>(); }

@@ -61,6 +61,10 @@ rx rx_seq(std::vector<rx> parts);
 rx rx_alt(std::vector<rx> parts);
 rx rx_repeat(rx kid, uint32_t min, uint32_t max);
 
+// A structural fingerprint of the tree: equal keys mean equal trees (and so
+// equal machines for equal options). For memoising compiles within a schema.
+std::string rx_key(const rx& re);
+
 // Parses a JSON Schema `pattern` (ECMA-262 subset). Unanchored unless anchored
 // (each top-level alternative separately). Errors name the offending construct.
 result<rx> parse_regex(std::string_view pattern);

@@ -48,8 +48,7 @@ class grammar_builder {
     std::vector<std::vector<element>> alts;
   };
   std::vector<dfa> terms_;
-  std::vector<std::string> keys_;
-  std::unordered_map<std::string, int32_t> by_key_;
+  std::unordered_map<std::string, int32_t> by_key_;  // dfa::key() -> terminal
   std::unordered_map<std::string, int32_t> literal_ids_;  // literal bytes -> terminal (large schemas repeat keys)
   std::vector<rule> rules_;
 };

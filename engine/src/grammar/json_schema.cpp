@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 namespace tern::engine::grammar_detail {
 namespace bj = boost::json;
@@ -715,7 +716,27 @@ class schema_compiler {
     return R(r);
   }
 
+  // Terminals depend only on the keywords that shape them: equal keywords
+  // (common in large schemas, where definitions are written out many times)
+  // reuse the terminal instead of compiling its DFA again.
+  static std::string keywords_key(const bj::object& o, std::initializer_list<const char*> names) {
+    std::string k;
+    for (const char* name : names) {
+      if (auto* v = o.if_contains(name)) k += bj::serialize(*v);
+      k += '\0';
+    }
+    return k;
+  }
+
   result<element> string_term(const bj::object& o, const std::string& ptr) {
+    std::string memo = keywords_key(o, {"minLength", "maxLength", "pattern", "format"});
+    if (auto it = string_terms_.find(memo); it != string_terms_.end()) return it->second;
+    auto t = string_term_uncached(o, ptr);
+    if (t) string_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<element> string_term_uncached(const bj::object& o, const std::string& ptr) {
     auto num = [&](const char* k) -> std::optional<double> {
       auto* v = o.if_contains(k);
       if (v && v->is_number()) return v->to_number<double>();
@@ -765,6 +786,15 @@ class schema_compiler {
   // ---- numbers ----
 
   result<int32_t> number_term(const bj::object& o, const std::string& ptr, bool integer) {
+    std::string memo = keywords_key(o, {"multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"});
+    memo += integer ? 'i' : 'n';
+    if (auto it = number_terms_.find(memo); it != number_terms_.end()) return it->second;
+    auto t = number_term_uncached(o, ptr, integer);
+    if (t) number_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<int32_t> number_term_uncached(const bj::object& o, const std::string& ptr, bool integer) {
     // multipleOf k (a positive integer): the multiples are integers, written
     // without fraction or exponent, and their decimal digits run through a
     // k-state remainder automaton.
@@ -898,6 +928,21 @@ class schema_compiler {
   // listed names (already JSON-quoted) and keys matching any of `minus`.
   result<int32_t> key_term(std::string_view prefix, const std::vector<std::string>& excluded, rx only = nullptr,
                            const std::vector<rx>& minus = {}) {
+    // Objects with the same declared names (and patterns) share the terminal.
+    std::string memo(prefix);
+    memo += '\0';
+    for (const auto& e : excluded) memo += e + '\0';
+    memo += '\0';
+    if (only) memo += rx_key(only);
+    for (const auto& m : minus) memo += '\0' + rx_key(m);
+    if (auto it = key_terms_.find(memo); it != key_terms_.end()) return it->second;
+    auto t = key_term_uncached(prefix, excluded, only, minus);
+    if (t) key_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<int32_t> key_term_uncached(std::string_view prefix, const std::vector<std::string>& excluded, const rx& only,
+                                    const std::vector<rx>& minus) {
     compile_options opts;
     opts.json_string = true;
     auto any = rx_repeat(rx_any_char(), 0, rx_node::unbounded);
@@ -1239,6 +1284,8 @@ class schema_compiler {
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
   std::map<std::tuple<uint32_t, uint32_t, bool>, int32_t> block_terms_;
+  std::unordered_map<std::string, element> string_terms_;
+  std::unordered_map<std::string, int32_t> number_terms_, key_terms_;
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
   int depth_ = 0;
