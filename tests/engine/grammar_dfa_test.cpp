@@ -464,3 +464,40 @@ TEST_CASE("dfa compile: literals built directly equal the general construction",
     require_same_machine(*direct, *general);
   }
 }
+
+TEST_CASE("dfa subtract_words: a minus a finite set of words", "[grammar][dfa]") {
+  std::mt19937 rng(11);
+  const std::string alphabet = "abcde";
+  for (int iter = 0; iter < 200; ++iter) {
+    rx r = random_rx(rng, 3);
+    auto a = compile_dfa(r);
+    REQUIRE(a.has_value());
+    std::vector<std::string> words(size_t(std::uniform_int_distribution<int>(0, 6)(rng)));
+    for (auto& w : words) {
+      w.resize(size_t(std::uniform_int_distribution<int>(0, 4)(rng)));
+      for (char& c : w) c = alphabet[size_t(std::uniform_int_distribution<int>(0, 4)(rng))];
+    }
+    auto d = subtract_words(*a, words);
+    REQUIRE(d.has_value());
+    if (!d->empty_language()) require_minimal(*d);
+    auto run_on = [](const dfa& m, const std::string& w) {
+      int32_t q = m.empty_language() ? dead : m.start;
+      for (char c : w)
+        if (q != dead) q = m.step(q, uint8_t(c));
+      return q != dead && m.accept[size_t(q)];
+    };
+    std::string w;
+    std::function<void()> rec = [&] {
+      bool excluded = std::find(words.begin(), words.end(), w) != words.end();
+      INFO("word '" << w << "'");
+      REQUIRE(run_on(*d, w) == (run_on(*a, w) && !excluded));
+      if (w.size() == 5) return;
+      for (char c : alphabet) {
+        w.push_back(c);
+        rec();
+        w.pop_back();
+      }
+    };
+    rec();
+  }
+}

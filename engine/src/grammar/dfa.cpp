@@ -664,6 +664,74 @@ result<dfa> intersect(const dfa& a, const dfa& b, bool subtract_b, size_t max_st
   return canonicalize(d);
 }
 
+result<dfa> subtract_words(const dfa& a, const std::vector<std::string>& words, size_t max_states) {
+  dfa d;
+  if (a.empty_language()) return d;
+  // The trie: children as (byte, node) lists, few per node.
+  std::vector<std::vector<std::pair<uint8_t, int32_t>>> kids(1);
+  std::vector<uint8_t> word_end(1, 0);
+  std::array<uint8_t, 256> in_word{};
+  auto child = [&](int32_t t, uint8_t b) {
+    for (const auto& [kb, kt] : kids[size_t(t)])
+      if (kb == b) return kt;
+    return dead;
+  };
+  for (const auto& w : words) {
+    int32_t t = 0;
+    for (char ch : w) {
+      auto b = uint8_t(ch);
+      in_word[b] = 1;
+      int32_t next = child(t, b);
+      if (next == dead) {
+        next = int32_t(kids.size());
+        kids[size_t(t)].push_back({b, next});
+        kids.emplace_back();
+        word_end.push_back(0);
+      }
+      t = next;
+    }
+    word_end[size_t(t)] = 1;
+  }
+  // Classes: a's classes split so that every byte of a word stands alone.
+  std::map<std::pair<int, int>, int> pair_class;
+  std::vector<uint8_t> rep;
+  for (int x = 0; x < 256; ++x) {
+    auto [it, fresh] = pair_class.emplace(std::make_pair(int(a.byte_class[size_t(x)]), in_word[size_t(x)] ? x : 256),
+                                          int(rep.size()));
+    if (fresh) rep.push_back(uint8_t(x));
+    d.byte_class[size_t(x)] = uint16_t(it->second);
+  }
+  d.n_classes = int(rep.size());
+  size_t nt1 = kids.size() + 1;  // trie node + 1, so that dead is 0
+  bool dense = a.n_states() * nt1 <= (size_t(1) << 16);
+  std::vector<int32_t> dense_ids(dense ? a.n_states() * nt1 : 0, dead);
+  std::unordered_map<uint64_t, int32_t> ids;
+  std::vector<std::pair<int32_t, int32_t>> states;
+  auto id_of = [&](int32_t x, int32_t y) {
+    int32_t* slot = dense ? &dense_ids[size_t(x) * nt1 + size_t(y + 1)]
+                          : &ids.try_emplace((uint64_t(uint32_t(x)) << 32) | uint32_t(y), dead).first->second;
+    if (*slot == dead) {
+      *slot = int32_t(states.size());
+      states.push_back({x, y});
+    }
+    return *slot;
+  };
+  id_of(a.start, 0);
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (states.size() > max_states)
+      return fail(errc::limit_exceeded, fmt::format("combined constraints too large (over {} DFA states)", max_states));
+    auto [sa, st] = states[i];
+    d.accept.push_back(a.accept[size_t(sa)] && !(st != dead && word_end[size_t(st)]));
+    for (int c = 0; c < d.n_classes; ++c) {
+      uint8_t b = rep[size_t(c)];
+      int32_t ta = a.step(sa, b);
+      d.next.push_back(ta == dead ? dead : id_of(ta, st == dead ? dead : child(st, b)));
+    }
+  }
+  d.start = 0;
+  return canonicalize(d);
+}
+
 dfa divisible_by(uint32_t m) {
   // States: 0 start, 1 after '-', 2 + r: digits read so far, value mod m == r.
   dfa d;

@@ -90,6 +90,10 @@ dfa canonicalize(const dfa& in);
 // Product machines. intersect: both accept; subtract: a accepts and b does not.
 result<dfa> intersect(const dfa& a, const dfa& b, bool subtract = false, size_t max_states = 20000);
 
+// a minus a finite set of words (raw bytes): the product with a trie built
+// directly, for large schemas' "any key but the declared ones" terminals.
+result<dfa> subtract_words(const dfa& a, const std::vector<std::string>& words, size_t max_states = 20000);
+
 // `-?[0-9]+` whose value is a multiple of m (m >= 1; m + 2 states). Meant to be
 // intersected with an integer terminal, which rules out leading zeros.
 dfa divisible_by(uint32_t m);

@@ -1,6 +1,11 @@
 // Trimming and minimisation: every DFA built in dfa.cpp ends here, so equal
 // languages over equal byte classes come out as identical machines (and equal
 // dfa::key()), which lets token tables be shared across grammars.
+//
+// One set of reverse edges serves both steps: a backward BFS from the
+// accepting states finds the live states (and their distance to acceptance),
+// Hopcroft's refinement runs over the live states only, and a forward BFS over
+// the blocks numbers the result. States that are not live count as `dead`.
 #include "grammar/dfa.hpp"
 
 #include <algorithm>
@@ -8,34 +13,58 @@
 namespace tern::engine::grammar_detail {
 namespace {
 
-// Hopcroft's partition refinement, O(m log n) for m defined transitions.
-// Blocks are ranges of `elems`; a split moves the marked states to the front
-// of their block and makes the smaller part the new block, so every state
-// changes block O(log n) times.
+constexpr uint32_t unreachable = UINT32_MAX;
+
+// Transitions backwards, in compressed rows by target.
+struct reverse_edges {
+  struct edge {
+    uint32_t c;
+    int32_t from;
+  };
+  std::vector<uint32_t> begin;
+  std::vector<edge> edges;
+
+  explicit reverse_edges(const dfa& d) {
+    size_t n = d.n_states(), k = size_t(d.n_classes);
+    begin.assign(n + 1, 0);
+    for (int32_t t : d.next)
+      if (t != dead) ++begin[size_t(t) + 1];
+    for (size_t i = 0; i < n; ++i) begin[i + 1] += begin[i];
+    edges.resize(begin[n]);
+    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
+    for (size_t s = 0; s < n; ++s)
+      for (size_t c = 0; c < k; ++c)
+        if (int32_t t = d.next[s * k + c]; t != dead) edges[fill[size_t(t)]++] = {uint32_t(c), int32_t(s)};
+  }
+};
+
+// Hopcroft's partition refinement, O(m log n) for m transitions. Blocks are
+// ranges of `elems`; a split moves the marked states to the front of their
+// block and makes the smaller part the new block, so every state changes
+// block O(log n) times.
 //
 // No sink state stands for `dead`: both initial blocks (accepting, not) are
 // splitters, and a state with a transition on c into a splitter is told apart
-// from one without (dead on c) when it is used. So only transitions that are
-// defined are ever walked backwards.
+// from one without (dead on c) when it is used. So only transitions between
+// live states are ever walked backwards.
 class hopcroft {
  public:
-  explicit hopcroft(const dfa& in) : in_(in), n_(in.n_states()), k_(size_t(in.n_classes)) {}
+  hopcroft(const dfa& in, const reverse_edges& rev, const std::vector<uint32_t>& dist)
+      : in_(in), rev_(rev), dist_(dist), n_(in.n_states()), k_(size_t(in.n_classes)) {}
 
-  // Block of every state.
+  // Block of every live state; -1 for the others.
   const std::vector<int32_t>& run() {
-    build_inverse();
-    elems_.resize(n_);
-    loc_.resize(n_);
-    block_of_.resize(n_);
-    size_t pos = 0;
+    elems_.reserve(n_);
+    loc_.assign(n_, 0);
+    block_of_.assign(n_, -1);
     for (int pass = 0; pass < 2; ++pass) {
-      size_t first = pos;
+      size_t first = elems_.size();
       for (size_t s = 0; s < n_; ++s) {
-        if (bool(in_.accept[s]) != (pass == 0)) continue;
-        elems_[pos] = int32_t(s);
-        loc_[s] = uint32_t(pos++);
+        if (dist_[s] == unreachable || bool(in_.accept[s]) != (pass == 0)) continue;
+        loc_[s] = uint32_t(elems_.size());
+        elems_.push_back(int32_t(s));
       }
-      if (pos > first) push_work(new_block(first, pos));
+      if (elems_.size() > first) push_work(new_block(first, elems_.size()));
     }
     std::vector<int32_t> splitter, used, touched;
     std::vector<std::vector<int32_t>> by_class(k_);
@@ -47,40 +76,27 @@ class hopcroft {
       // used (it can split itself) must not change what it stands for.
       splitter.assign(elems_.begin() + first_[size_t(a)], elems_.begin() + end_[size_t(a)]);
       for (int32_t t : splitter)
-        for (uint32_t i = inv_begin_[size_t(t)]; i < inv_begin_[size_t(t) + 1]; ++i) {
-          auto& bucket = by_class[inv_[i].c];
-          if (bucket.empty()) used.push_back(int32_t(inv_[i].c));
-          bucket.push_back(inv_[i].from);
+        for (uint32_t i = rev_.begin[size_t(t)]; i < rev_.begin[size_t(t) + 1]; ++i) {
+          const auto& e = rev_.edges[i];
+          if (block_of_[size_t(e.from)] < 0) continue;
+          auto& bucket = by_class[e.c];
+          if (bucket.empty()) used.push_back(int32_t(e.c));
+          bucket.push_back(e.from);
         }
       for (int32_t c : used) {
         for (int32_t s : by_class[size_t(c)]) mark(s, touched);
         by_class[size_t(c)].clear();
-        split_all(touched);
+        for (int32_t y : touched) split(y);
+        touched.clear();
       }
       used.clear();
     }
     return block_of_;
   }
 
+  size_t n_blocks() const { return first_.size(); }
+
  private:
-  struct back_edge {
-    uint32_t c;
-    int32_t from;
-  };
-
-  // Defined transitions backwards, in compressed rows by target.
-  void build_inverse() {
-    inv_begin_.assign(n_ + 1, 0);
-    for (int32_t t : in_.next)
-      if (t != dead) ++inv_begin_[size_t(t) + 1];
-    for (size_t i = 0; i < n_; ++i) inv_begin_[i + 1] += inv_begin_[i];
-    inv_.resize(inv_begin_[n_]);
-    std::vector<uint32_t> fill(inv_begin_.begin(), inv_begin_.end() - 1);
-    for (size_t s = 0; s < n_; ++s)
-      for (size_t c = 0; c < k_; ++c)
-        if (int32_t t = in_.next[s * k_ + c]; t != dead) inv_[fill[size_t(t)]++] = {uint32_t(c), int32_t(s)};
-  }
-
   int32_t new_block(size_t first, size_t end) {
     auto b = int32_t(first_.size());
     first_.push_back(uint32_t(first));
@@ -110,11 +126,6 @@ class hopcroft {
     if (marked_[size_t(y)]++ == 0) touched.push_back(y);
   }
 
-  void split_all(std::vector<int32_t>& touched) {
-    for (int32_t y : touched) split(y);
-    touched.clear();
-  }
-
   void split(int32_t y) {
     uint32_t first = first_[size_t(y)], end = end_[size_t(y)], mid = first + marked_[size_t(y)];
     marked_[size_t(y)] = 0;
@@ -135,10 +146,10 @@ class hopcroft {
   }
 
   const dfa& in_;
+  const reverse_edges& rev_;
+  const std::vector<uint32_t>& dist_;
   size_t n_, k_;
-  std::vector<uint32_t> inv_begin_;
-  std::vector<back_edge> inv_;
-  std::vector<int32_t> elems_;    // states grouped by block
+  std::vector<int32_t> elems_;    // live states grouped by block
   std::vector<uint32_t> loc_;     // state -> index in elems_
   std::vector<int32_t> block_of_;
   std::vector<uint32_t> first_, end_, marked_;  // per block: range in elems_, marked prefix length
@@ -146,81 +157,17 @@ class hopcroft {
   std::vector<int32_t> work_;
 };
 
-// Merges equivalent states of a trimmed machine and numbers the blocks in BFS
-// order from the start over classes in order (the order trim uses).
-dfa minimize(const dfa& in) {
-  size_t n = in.n_states();
-  if (n <= 1) return in;
-  size_t k = size_t(in.n_classes);
-  hopcroft h(in);
-  const std::vector<int32_t>& block = h.run();
-  size_t n_blocks = size_t(*std::max_element(block.begin(), block.end())) + 1;
-  if (n_blocks == n) return in;
-  std::vector<int32_t> rep(n_blocks, dead), remap(n_blocks, dead);
-  for (size_t s = 0; s < n; ++s)
-    if (rep[size_t(block[s])] == dead) rep[size_t(block[s])] = int32_t(s);
-  std::vector<int32_t> order = {block[size_t(in.start)]};
-  remap[size_t(order[0])] = 0;
-  for (size_t i = 0; i < order.size(); ++i) {
-    size_t s = size_t(rep[size_t(order[i])]);
-    for (size_t c = 0; c < k; ++c) {
-      int32_t t = in.next[s * k + c];
-      if (t == dead) continue;
-      int32_t b = block[size_t(t)];
-      if (remap[size_t(b)] == dead) {
-        remap[size_t(b)] = int32_t(order.size());
-        order.push_back(b);
-      }
-    }
-  }
-  dfa out;
-  out.byte_class = in.byte_class;
-  out.n_classes = in.n_classes;
-  size_t m = order.size();
-  out.next.assign(m * k, dead);
-  out.accept.resize(m);
-  out.has_out.resize(m);
-  out.min_to_accept.resize(m);
-  for (size_t i = 0; i < m; ++i) {
-    size_t s = size_t(rep[size_t(order[i])]);
-    out.accept[i] = in.accept[s];
-    out.has_out[i] = in.has_out[s];
-    out.min_to_accept[i] = in.min_to_accept[s];
-    for (size_t c = 0; c < k; ++c) {
-      int32_t t = in.next[s * k + c];
-      if (t != dead) out.next[i * k + c] = remap[size_t(block[size_t(t)])];
-    }
-  }
-  out.start = 0;
-  return out;
-}
-
 }  // namespace
 
 dfa canonicalize(const dfa& in) {
-  size_t n = in.n_states();
+  size_t n = in.n_states(), k = size_t(in.n_classes);
   dfa out;
   out.byte_class = in.byte_class;
   out.n_classes = in.n_classes;
   if (n == 0) return out;
-  size_t k = size_t(in.n_classes);
-  // Reverse edges in one flat array (compressed rows): schemas with
-  // thousands of terminals call this thousands of times.
-  std::vector<uint32_t> rev_begin(n + 1, 0);
-  for (int32_t t : in.next)
-    if (t != dead) ++rev_begin[size_t(t) + 1];
-  for (size_t s = 0; s < n; ++s) rev_begin[s + 1] += rev_begin[s];
-  std::vector<int32_t> rev(rev_begin[n]);
-  {
-    std::vector<uint32_t> fill(rev_begin.begin(), rev_begin.end() - 1);
-    for (size_t s = 0; s < n; ++s)
-      for (size_t c = 0; c < k; ++c) {
-        int32_t t = in.next[s * k + c];
-        if (t != dead) rev[fill[size_t(t)]++] = int32_t(s);
-      }
-  }
+  reverse_edges rev(in);
   // Shortest distance to acceptance, by BFS backwards from accepting states.
-  std::vector<uint32_t> dist(n, UINT32_MAX);
+  std::vector<uint32_t> dist(n, unreachable);
   std::vector<int32_t> queue;
   queue.reserve(n);
   for (size_t s = 0; s < n; ++s)
@@ -230,46 +177,53 @@ dfa canonicalize(const dfa& in) {
     }
   for (size_t qi = 0; qi < queue.size(); ++qi) {
     auto s = size_t(queue[qi]);
-    for (uint32_t i = rev_begin[s]; i < rev_begin[s + 1]; ++i)
-      if (auto p = size_t(rev[i]); dist[p] == UINT32_MAX) {
+    for (uint32_t i = rev.begin[s]; i < rev.begin[s + 1]; ++i)
+      if (auto p = size_t(rev.edges[i].from); dist[p] == unreachable) {
         dist[p] = dist[s] + 1;
         queue.push_back(int32_t(p));
       }
   }
-  if (dist[size_t(in.start)] == UINT32_MAX) return out;  // empty language
-  std::vector<int32_t> remap(n, dead);
-  std::vector<int32_t> order;
-  remap[size_t(in.start)] = 0;
-  order.push_back(in.start);
+  if (dist[size_t(in.start)] == unreachable) return out;  // empty language
+  hopcroft h(in, rev, dist);
+  const std::vector<int32_t>& block = h.run();
+  // Number the blocks reachable from the start in BFS order over classes in
+  // order; any state of a block stands for it.
+  size_t n_blocks = h.n_blocks();
+  std::vector<int32_t> rep(n_blocks, dead), remap(n_blocks, dead);
+  for (size_t s = 0; s < n; ++s)
+    if (block[s] >= 0 && rep[size_t(block[s])] == dead) rep[size_t(block[s])] = int32_t(s);
+  std::vector<int32_t> order = {block[size_t(in.start)]};
+  remap[size_t(order[0])] = 0;
   for (size_t i = 0; i < order.size(); ++i) {
-    auto s = size_t(order[i]);
+    auto s = size_t(rep[size_t(order[i])]);
     for (size_t c = 0; c < k; ++c) {
       int32_t t = in.next[s * k + c];
-      if (t != dead && dist[size_t(t)] != UINT32_MAX && remap[size_t(t)] == dead) {
-        remap[size_t(t)] = int32_t(order.size());
-        order.push_back(t);
+      if (t == dead || block[size_t(t)] < 0) continue;
+      int32_t b = block[size_t(t)];
+      if (remap[size_t(b)] == dead) {
+        remap[size_t(b)] = int32_t(order.size());
+        order.push_back(b);
       }
     }
   }
   size_t m = order.size();
   out.next.assign(m * k, dead);
-  out.accept.assign(m, 0);
+  out.accept.resize(m);
   out.has_out.assign(m, 0);
-  out.min_to_accept.assign(m, 0);
+  out.min_to_accept.resize(m);
   for (size_t i = 0; i < m; ++i) {
-    auto s = size_t(order[i]);
+    auto s = size_t(rep[size_t(order[i])]);
     out.accept[i] = in.accept[s];
     out.min_to_accept[i] = dist[s];
     for (size_t c = 0; c < k; ++c) {
       int32_t t = in.next[s * k + c];
-      if (t != dead && remap[size_t(t)] != dead) {
-        out.next[i * k + c] = remap[size_t(t)];
-        out.has_out[i] = 1;
-      }
+      if (t == dead || block[size_t(t)] < 0) continue;
+      out.next[i * k + c] = remap[size_t(block[size_t(t)])];
+      out.has_out[i] = 1;
     }
   }
   out.start = 0;
-  return minimize(out);
+  return out;
 }
 
 }  // namespace tern::engine::grammar_detail

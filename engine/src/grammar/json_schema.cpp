@@ -217,11 +217,13 @@ class schema_compiler {
   // literals; with free whitespace, optional whitespace goes around every
   // structural character.
   int32_t tok(std::string_view text) {
-    if (!ws_) return b_.literal(spaced_ ? spaced_json(text) : std::string(text));
+    if (!ws_) return b_.literal(tok_text(text));
     return term_or_die(tok_rx(text));
   }
+  // The bytes of structural text in the fixed layouts.
+  std::string tok_text(std::string_view text) const { return spaced_ ? spaced_json(text) : std::string(text); }
   rx tok_rx(std::string_view text) {
-    if (!ws_) return rx_literal(spaced_ ? spaced_json(text) : std::string(text));
+    if (!ws_) return rx_literal(tok_text(text));
     std::vector<rx> parts;
     std::string chunk;
     bool in_str = false, esc = false;
@@ -950,8 +952,24 @@ class schema_compiler {
       return compile_dfa(rx_seq({tok_rx(prefix), rx_literal("\""), std::move(content), rx_literal("\""), tok_rx(":")}),
                          opts);
     };
-    TERN_TRY(dfa d, whole(only ? only : any));
-    if (!excluded.empty()) {
+    dfa d;
+    if (only) {
+      TERN_TRY(d, whole(only));
+    } else {
+      // "Any key" is the same machine for every object: compiled once per prefix.
+      auto it = any_keys_.find(std::string(prefix));
+      if (it == any_keys_.end()) {
+        TERN_TRY(dfa any_key, whole(any));
+        it = any_keys_.emplace(std::string(prefix), std::move(any_key)).first;
+      }
+      d = it->second;
+    }
+    if (!excluded.empty() && !ws_) {
+      // Without free whitespace the declared keys are plain words.
+      std::vector<std::string> words;
+      for (const auto& e : excluded) words.push_back(tok_text(prefix) + e + tok_text(":"));
+      TERN_TRY(d, subtract_words(d, words));
+    } else if (!excluded.empty()) {
       std::vector<rx> names;
       for (const auto& e : excluded) names.push_back(rx_literal(e));
       TERN_TRY(dfa ex, compile_dfa(rx_seq({tok_rx(prefix), rx_alt(std::move(names)), tok_rx(":")})));
@@ -1286,6 +1304,7 @@ class schema_compiler {
   std::map<std::tuple<uint32_t, uint32_t, bool>, int32_t> block_terms_;
   std::unordered_map<std::string, element> string_terms_;
   std::unordered_map<std::string, int32_t> number_terms_, key_terms_;
+  std::unordered_map<std::string, dfa> any_keys_;  // prefix -> `prefix "any":`
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
   int depth_ = 0;
