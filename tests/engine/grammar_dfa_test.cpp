@@ -501,3 +501,47 @@ TEST_CASE("dfa subtract_words: a minus a finite set of words", "[grammar][dfa]")
     rec();
   }
 }
+
+TEST_CASE("dfa prepend_byte: canonical without minimising again", "[grammar][dfa]") {
+  std::mt19937 rng(13);
+  const std::string alphabet = "abcde";
+  for (int iter = 0; iter < 300; ++iter) {
+    rx r = random_rx(rng, 3);
+    auto x = compile_dfa(r);
+    REQUIRE(x.has_value());
+    auto byte = uint8_t(alphabet[size_t(std::uniform_int_distribution<int>(0, 4)(rng))]);
+    dfa y = prepend_byte(*x, byte);
+    dfa again = canonicalize(y);
+    // A fixed point of canonicalize: minimal, BFS-numbered.
+    require_same_machine(y, again);
+    auto expect = compile_dfa(rx_seq({rx_literal(std::string(1, char(byte))), r}));
+    REQUIRE(expect.has_value());
+    REQUIRE(y.n_states() == expect->n_states());
+    std::string w;
+    std::function<void()> rec = [&] {
+      int32_t q = y.empty_language() ? dead : y.start, p = expect->empty_language() ? dead : expect->start;
+      for (char c : w) {
+        if (q != dead) q = y.step(q, uint8_t(c));
+        if (p != dead) p = expect->step(p, uint8_t(c));
+      }
+      INFO("word '" << w << "'");
+      REQUIRE((q != dead && y.accept[size_t(q)]) == (p != dead && expect->accept[size_t(p)]));
+      if (w.size() == 5) return;
+      for (char c : alphabet) {
+        w.push_back(c);
+        rec();
+        w.pop_back();
+      }
+    };
+    rec();
+  }
+  // x = (aa)*: the state after one 'a' has the language a(aa)*, which is what
+  // the new start would have; the result must merge them (2 states, not 3).
+  auto x = compile_dfa(rx_repeat(rx_literal("aa"), 0, rx_node::unbounded));
+  REQUIRE(x.has_value());
+  REQUIRE(x->n_states() == 2);
+  dfa y = prepend_byte(*x, 'a');
+  REQUIRE(y.n_states() == 2);
+  REQUIRE(!y.accept[size_t(y.start)]);
+  require_same_machine(y, canonicalize(y));
+}

@@ -722,14 +722,68 @@ result<dfa> subtract_words(const dfa& a, const std::vector<std::string>& words, 
       return fail(errc::limit_exceeded, fmt::format("combined constraints too large (over {} DFA states)", max_states));
     auto [sa, st] = states[i];
     d.accept.push_back(a.accept[size_t(sa)] && !(st != dead && word_end[size_t(st)]));
+    // Every class leaves the trie except the bytes of the node's children
+    // (each a class of its own), which are set afterwards.
+    size_t row = d.next.size();
     for (int c = 0; c < d.n_classes; ++c) {
-      uint8_t b = rep[size_t(c)];
+      int32_t ta = a.step(sa, rep[size_t(c)]);
+      d.next.push_back(ta == dead ? dead : id_of(ta, dead));
+    }
+    if (st == dead) continue;
+    for (const auto& [b, kt] : kids[size_t(st)]) {
       int32_t ta = a.step(sa, b);
-      d.next.push_back(ta == dead ? dead : id_of(ta, st == dead ? dead : child(st, b)));
+      if (ta != dead) d.next[row + d.byte_class[b]] = id_of(ta, kt);
     }
   }
   d.start = 0;
   return canonicalize(d);
+}
+
+dfa prepend_byte(const dfa& x, uint8_t byte) {
+  if (x.empty_language()) return x;
+  // Classes: x's, with `byte` split out of its class. Numbered by first byte,
+  // as x's are, so the BFS over classes meets x's states in x's order.
+  size_t k = size_t(x.n_classes);
+  std::vector<int32_t> new_of_old(k, -1);
+  std::vector<uint16_t> old_of_new;
+  int32_t byte_class = -1;
+  dfa y;
+  for (int b = 0; b < 256; ++b) {
+    uint16_t o = x.byte_class[size_t(b)];
+    int32_t& id = b == byte ? byte_class : new_of_old[o];
+    if (id < 0) {
+      id = int32_t(old_of_new.size());
+      old_of_new.push_back(o);
+    }
+    y.byte_class[size_t(b)] = uint16_t(id);
+  }
+  size_t nk = old_of_new.size(), n = x.n_states() + 1;
+  y.n_classes = int(nk);
+  y.next.assign(n * nk, dead);
+  y.next[size_t(byte_class)] = 1;
+  for (size_t s = 0; s + 1 < n; ++s)
+    for (size_t c = 0; c < nk; ++c)
+      if (int32_t t = x.next[s * k + old_of_new[c]]; t != dead) y.next[(s + 1) * nk + c] = t + 1;
+  y.accept.assign(1, 0);
+  y.accept.insert(y.accept.end(), x.accept.begin(), x.accept.end());
+  y.has_out.assign(1, 1);
+  y.has_out.insert(y.has_out.end(), x.has_out.begin(), x.has_out.end());
+  y.min_to_accept.assign(1, x.min_to_accept[size_t(x.start)] + 1);
+  y.min_to_accept.insert(y.min_to_accept.end(), x.min_to_accept.begin(), x.min_to_accept.end());
+  y.start = 0;
+  // y is minimal unless x has a state with the new start's language: not
+  // accepting, `byte` alone in its class, leading to x's start, and dead on
+  // everything else. Then the general path merges them.
+  uint16_t cb = x.byte_class[byte];
+  if (new_of_old[cb] < 0) {
+    for (size_t s = 0; s + 1 < n; ++s) {
+      if (x.accept[s] || x.next[s * k + cb] != x.start) continue;
+      bool only = true;
+      for (size_t c = 0; c < k && only; ++c) only = c == cb || x.next[s * k + c] == dead;
+      if (only) return canonicalize(y);
+    }
+  }
+  return y;
 }
 
 dfa divisible_by(uint32_t m) {

@@ -94,6 +94,11 @@ result<dfa> intersect(const dfa& a, const dfa& b, bool subtract = false, size_t 
 // directly, for large schemas' "any key but the declared ones" terminals.
 result<dfa> subtract_words(const dfa& a, const std::vector<std::string>& words, size_t max_states = 20000);
 
+// `byte` followed by x: x's machine behind a new start state, without
+// minimising again (x must be canonical, with classes numbered by first byte,
+// as every function here gives them).
+dfa prepend_byte(const dfa& x, uint8_t byte);
+
 // `-?[0-9]+` whose value is a multiple of m (m >= 1; m + 2 states). Meant to be
 // intersected with an integer terminal, which rules out leading zeros.
 dfa divisible_by(uint32_t m);

@@ -938,7 +938,18 @@ class schema_compiler {
     if (only) memo += rx_key(only);
     for (const auto& m : minus) memo += '\0' + rx_key(m);
     if (auto it = key_terms_.find(memo); it != key_terms_.end()) return it->second;
-    auto t = key_term_uncached(prefix, excluded, only, minus);
+    result<int32_t> t = 0;
+    if (!ws_ && !prefix.empty()) {
+      // `,"key":` is `,` before `"key":`, whose machine is already built
+      // (objects ask for both): prepending keeps it minimal, no new product.
+      TERN_TRY(int32_t bare, key_term("", excluded, only, minus));
+      dfa d = b_.term(bare);
+      std::string p = tok_text(prefix);
+      for (size_t i = p.size(); i-- > 0;) d = prepend_byte(d, uint8_t(p[i]));
+      t = b_.add_term(std::move(d));
+    } else {
+      t = key_term_uncached(prefix, excluded, only, minus);
+    }
     if (t) key_terms_.emplace(std::move(memo), *t);
     return t;
   }
