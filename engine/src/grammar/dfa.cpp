@@ -419,30 +419,36 @@ class set_table {
 }  // namespace
 
 std::string dfa::key() const {
-  // Byte classes, then per state its acceptance and its defined transitions
-  // (class, target): a prefix-free encoding, so equal keys are equal machines,
-  // and about as long as the machine's live transitions rather than n x k.
-  auto put32 = [](std::string& out, uint32_t x) { out.append(reinterpret_cast<const char*>(&x), sizeof x); };
+  // Byte classes, sizes, then per state its acceptance and its row of
+  // targets as runs (length, target + 1; 0 for dead): a prefix-free encoding,
+  // so equal keys are equal machines. Rows are mostly long runs (a string
+  // body goes on to itself on almost every class), so keys stay short, and
+  // hashing them (sharing terminals, token tables) stays cheap.
   size_t n = n_states(), k = size_t(n_classes);
-  std::string out;
-  out.reserve(256 + 8 + n * 3 + n * 2 * 5);
-  for (uint16_t c : byte_class) out.push_back(char(uint8_t(c)));  // classes are < 256
-  put32(out, uint32_t(n));
-  put32(out, uint32_t(start));
+  size_t width = n + 1 < 0x100 ? 1 : n + 1 < 0x10000 ? 2 : 4;
+  // Written into an uninitialised buffer sized for the worst case (untouched
+  // pages cost nothing), then copied out at its real length.
+  std::unique_ptr<char[]> buf(new char[256 + 10 + n * (1 + k * (1 + width))]);
+  char* w = buf.get();
+  auto put = [&w](uint32_t x, size_t bytes) {
+    for (size_t i = 0; i < bytes; ++i) *w++ = char(uint8_t(x >> (8 * i)));
+  };
+  for (uint16_t c : byte_class) *w++ = char(uint8_t(c));  // classes are < 256
+  put(uint32_t(n), 4);
+  put(uint32_t(start), 4);
+  put(uint32_t(k), 2);
   for (size_t s = 0; s < n; ++s) {
-    out.push_back(char(accept[s]));
-    size_t count_at = out.size();
-    out.append(2, '\0');
-    uint16_t count = 0;
-    for (size_t c = 0; c < k; ++c)
-      if (int32_t t = next[s * k + c]; t != dead) {
-        out.push_back(char(uint8_t(c)));
-        put32(out, uint32_t(t));
-        ++count;
-      }
-    std::memcpy(out.data() + count_at, &count, sizeof count);
+    *w++ = char(accept[s]);
+    const int32_t* row = next.data() + s * k;
+    for (size_t c = 0; c < k;) {
+      size_t end = c + 1;
+      while (end < k && row[end] == row[c]) ++end;
+      put(uint32_t(end - c - 1), 1);  // runs are at most 256 classes
+      put(uint32_t(row[c] + 1), width);
+      c = end;
+    }
   }
-  return out;
+  return std::string(buf.get(), w);
 }
 
 namespace {

@@ -1087,17 +1087,20 @@ class schema_compiler {
     for (uint32_t mask = 0; mask < full; ++mask)
       for (uint32_t e = 0; e <= ecap; ++e) after[idx(mask, e)] = b_.new_rule(fmt::format("{}#{{{:x},{}}}", ptr, mask, e));
     int32_t start = b_.new_rule(ptr + "#{");
+    // Each key terminal is asked for once per set of properties: look them up once.
+    std::vector<std::array<int32_t, 2>> key_tok(n);
+    for (size_t i = 0; i < n; ++i) key_tok[i] = {tok(props[i].key + ":"), tok("," + props[i].key + ":")};
+    int32_t close_tok = tok("}");
     auto fill = [&](int32_t r, uint32_t mask, uint32_t e, bool written) {
       uint32_t count = uint32_t(std::popcount(mask)) + e;
       bool close = (mask & required) == required && (!c.min || count >= *c.min);
       for (const auto& [bit, need] : c.deps)
         if ((mask & bit) && (mask & need) != need) close = false;
-      if (close) b_.add_alt(r, {T(tok("}"))});
+      if (close) b_.add_alt(r, {T(close_tok)});
       if (c.max && count >= *c.max) return;
       for (size_t i = 0; i < n; ++i) {
         if (mask & (1u << i)) continue;
-        std::string key = (written ? "," : "") + props[i].key + ":";
-        b_.add_alt(r, {T(tok(key)), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
+        b_.add_alt(r, {T(key_tok[i][written]), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
       }
       for (const auto& [t, v] : written ? next_more : first_more)
         b_.add_alt(r, {T(t), R(v), R(after[idx(mask, std::min(e + 1, ecap))])});
