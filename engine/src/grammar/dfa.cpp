@@ -196,7 +196,7 @@ class nfa_builder {
         return;
       }
       case rx_node::cls:
-        build_class(node->ranges, from, to);
+        build_class(node.get(), from, to);
         return;
       case rx_node::concat: {
         int32_t cur = from;
@@ -245,29 +245,53 @@ class nfa_builder {
   }
 
  private:
-  void add_seq(const byte_seq& seq, int32_t from, int32_t to) {
-    int32_t cur = from;
-    for (size_t i = 0; i < seq.size(); ++i) {
-      int32_t nx = i + 1 == seq.size() ? to : n_.add();
-      n_.step(cur, seq[i].first, seq[i].second, nx);
-      cur = nx;
+  // A class's byte sequences (UTF-8 forms, JSON escapes) merged into a trie
+  // once per class node: a bounded repeat instantiates it hundreds of times,
+  // and shared prefixes (`\u00`, lead bytes) keep the NFA and its subsets small.
+  struct seq_trie {
+    struct edge {
+      uint8_t lo, hi;
+      int32_t child;  // -1: the end of the character
+    };
+    std::vector<std::vector<edge>> nodes{1};  // node 0 is the root
+    void insert(const byte_seq& seq) {
+      int32_t cur = 0;
+      for (size_t i = 0; i < seq.size(); ++i) {
+        bool last = i + 1 == seq.size();
+        auto& out = nodes[size_t(cur)];
+        auto it = std::find_if(out.begin(), out.end(), [&](const edge& e) {
+          return e.lo == seq[i].first && e.hi == seq[i].second && (e.child < 0) == last;
+        });
+        if (it != out.end()) {
+          cur = it->child;
+          continue;
+        }
+        int32_t child = last ? -1 : int32_t(nodes.size());
+        out.push_back({seq[i].first, seq[i].second, child});
+        if (!last) nodes.emplace_back();
+        cur = child;
+      }
     }
-  }
-  void add_literal(std::string_view s, int32_t from, int32_t to) {
-    byte_seq seq;
-    for (char c : s) seq.push_back({uint8_t(c), uint8_t(c)});
-    add_seq(seq, from, to);
-  }
+  };
 
-  void build_class(const std::vector<cp_range>& ranges, int32_t from, int32_t to) {
+  const seq_trie& class_trie(const rx_node* node) {
+    auto [it, fresh] = class_tries_.try_emplace(node);
+    if (!fresh) return it->second;
+    seq_trie& t = it->second;
+    const auto& ranges = node->ranges;
     std::vector<cp_range> raw = ranges;
+    auto literal = [](std::string_view s) {
+      byte_seq seq;
+      for (char c : s) seq.push_back({uint8_t(c), uint8_t(c)});
+      return seq;
+    };
     if (json_) {
       raw = subtract(ranges, {{0, 0x1F}, {0x22, 0x22}, {0x5C, 0x5C}});
       static const std::pair<uint32_t, const char*> named[] = {
           {0x22, "\\\""}, {0x5C, "\\\\"}, {0x2F, "\\/"}, {0x08, "\\b"},
           {0x0C, "\\f"},  {0x0A, "\\n"},  {0x0D, "\\r"}, {0x09, "\\t"}};
       for (const auto& [c, esc] : named)
-        if (contains(ranges, c)) add_literal(esc, from, to);
+        if (contains(ranges, c)) t.insert(literal(esc));
       for (uint32_t c = 0; c < 0x20; ++c) {
         if (!contains(ranges, c)) continue;
         byte_seq seq = {{'\\', '\\'}, {'u', 'u'}, {'0', '0'}, {'0', '0'}};
@@ -275,22 +299,32 @@ class nfa_builder {
         uint32_t low = c & 15;
         if (low < 10) {
           seq.push_back({uint8_t('0' + low), uint8_t('0' + low)});
-          add_seq(seq, from, to);
+          t.insert(seq);
         } else {
           seq.push_back({uint8_t('a' + low - 10), uint8_t('a' + low - 10)});
-          add_seq(seq, from, to);
+          t.insert(seq);
           seq.back() = {uint8_t('A' + low - 10), uint8_t('A' + low - 10)};
-          add_seq(seq, from, to);
+          t.insert(seq);
         }
       }
     }
     std::vector<byte_seq> seqs;
     for (const auto& r : normalize(raw)) utf8_sequences(r.lo, r.hi, seqs);
-    for (const auto& s : seqs) add_seq(s, from, to);
+    for (const auto& seq : seqs) t.insert(seq);
+    return t;
+  }
+
+  void build_class(const rx_node* node, int32_t from, int32_t to) {
+    const seq_trie& t = class_trie(node);
+    std::vector<int32_t> state(t.nodes.size(), from);
+    for (size_t i = 1; i < t.nodes.size(); ++i) state[i] = n_.add();
+    for (size_t i = 0; i < t.nodes.size(); ++i)
+      for (const auto& e : t.nodes[i]) n_.step(state[i], e.lo, e.hi, e.child < 0 ? to : state[size_t(e.child)]);
   }
 
   nfa& n_;
   bool json_;
+  std::unordered_map<const rx_node*, seq_trie> class_tries_;
 };
 
 // The NFA in compressed rows, with each byte edge's range turned into the
