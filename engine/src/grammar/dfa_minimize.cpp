@@ -66,30 +66,41 @@ class hopcroft {
       }
       if (elems_.size() > first) push_work(new_block(first, elems_.size()));
     }
-    std::vector<int32_t> splitter, used, touched;
-    std::vector<std::vector<int32_t>> by_class(k_);
+    // Per splitter: its incoming edges from live states, grouped by class
+    // with a counting sort (flat buffers, reused), then one round of marking
+    // and splitting per class.
+    std::vector<reverse_edges::edge> incoming;
+    std::vector<int32_t> from_by_class, touched;
+    std::vector<uint32_t> used, count(k_, 0), begin(k_, 0);
     while (!work_.empty()) {
       int32_t a = work_.back();
       work_.pop_back();
       in_work_[size_t(a)] = 0;
       // The splitter is the block as it is now; splits made while it is
       // used (it can split itself) must not change what it stands for.
-      splitter.assign(elems_.begin() + first_[size_t(a)], elems_.begin() + end_[size_t(a)]);
-      for (int32_t t : splitter)
-        for (uint32_t i = rev_.begin[size_t(t)]; i < rev_.begin[size_t(t) + 1]; ++i) {
-          const auto& e = rev_.edges[i];
-          if (block_of_[size_t(e.from)] < 0) continue;
-          auto& bucket = by_class[e.c];
-          if (bucket.empty()) used.push_back(int32_t(e.c));
-          bucket.push_back(e.from);
-        }
-      for (int32_t c : used) {
-        for (int32_t s : by_class[size_t(c)]) mark(s, touched);
-        by_class[size_t(c)].clear();
+      incoming.clear();
+      for (uint32_t j = first_[size_t(a)]; j < end_[size_t(a)]; ++j) {
+        auto t = size_t(elems_[j]);
+        for (uint32_t i = rev_.begin[t]; i < rev_.begin[t + 1]; ++i)
+          if (block_of_[size_t(rev_.edges[i].from)] >= 0) incoming.push_back(rev_.edges[i]);
+      }
+      used.clear();
+      for (const auto& e : incoming)
+        if (count[e.c]++ == 0) used.push_back(e.c);
+      uint32_t offset = 0;
+      for (uint32_t c : used) {
+        begin[c] = offset;
+        offset += count[c];
+        count[c] = begin[c];  // from here on: where the next edge goes
+      }
+      from_by_class.resize(incoming.size());
+      for (const auto& e : incoming) from_by_class[count[e.c]++] = e.from;
+      for (uint32_t c : used) {
+        for (uint32_t i = begin[c]; i < count[c]; ++i) mark(from_by_class[i], touched);
+        count[c] = 0;
         for (int32_t y : touched) split(y);
         touched.clear();
       }
-      used.clear();
     }
     return block_of_;
   }
