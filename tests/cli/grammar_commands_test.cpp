@@ -37,6 +37,36 @@ TEST_CASE("cli: maskbench scores a folder and ends with the summary line") {
   CHECK(std::regex_match(last, line));
 }
 
+TEST_CASE("cli: maskbench --fork-each and --in-process agree, and --per-schema writes one row per schema") {
+  TERN_NEED_FIXTURE(model, "models/qwen2-vocab.gguf");
+  auto dir = tern::test::binary_dir() / "tmp" / "maskbench-cli-modes";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write(dir / "a_pass.json", R"({"schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]},
+    "tests":[{"valid":true,"data":{"n":5}},{"valid":false,"data":{"n":"x"}}]})");
+  write(dir / "b_refused.json", R"({"schema":{"type":"array","uniqueItems":true},"tests":[]})");
+  auto counts = [](const std::string& out) {
+    auto at = out.find("maskbench: passed");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find(" mask_us", at) - at);
+  };
+  std::string args = "-m '" + model.string() + "' '" + dir.string() + "' 2>&1";
+  auto forked = tern::test::run_command(tern_cmd("maskbench --fork-each " + args));
+  auto inproc = tern::test::run_command(tern_cmd("maskbench --in-process " + args));
+  auto tsv = dir / "per-schema.tsv";
+  auto worker = tern::test::run_command(tern_cmd("maskbench --per-schema '" + tsv.string() + "' " + args));
+  INFO(forked.output << inproc.output << worker.output);
+  CHECK(counts(forked.output) == "maskbench: passed 1/2 failed 0 refused 1 crashed 0 timeout 0");
+  CHECK(counts(inproc.output) == counts(forked.output));
+  CHECK(counts(worker.output) == counts(forked.output));
+  std::ifstream f(tsv);
+  std::vector<std::string> rows;
+  for (std::string l; std::getline(f, l);) rows.push_back(l);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0] == "file\toutcome\tmasks\tsum_us\tmax_us\tover_500us\tfirst_mask_ms");
+  CHECK(rows[1].rfind("a_pass.json\tpassed\t", 0) == 0);
+  CHECK(rows[2].rfind("b_refused.json\trefused\t0\t", 0) == 0);
+}
+
 TEST_CASE("cli: maskbench without files or with a bad model is an error") {
   auto r = tern::test::run_command(tern_cmd("maskbench -m /no/such/model.gguf /no/such/dir 2>&1"));
   CHECK(r.exit_code != 0);
