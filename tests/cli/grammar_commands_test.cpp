@@ -15,16 +15,23 @@ void write(const std::filesystem::path& p, const std::string& text) {
   std::ofstream f(p);
   f << text;
 }
-}  // namespace
 
-TEST_CASE("cli: maskbench scores a folder and ends with the summary line") {
-  TERN_NEED_FIXTURE(model, "models/qwen2-vocab.gguf");
-  auto dir = tern::test::binary_dir() / "tmp" / "maskbench-cli";
+// An empty folder under the test's binary dir with a passing schema and a
+// refused one in it.
+std::filesystem::path schema_folder(const std::string& name) {
+  auto dir = tern::test::binary_dir() / "tmp" / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   write(dir / "a_pass.json", R"({"schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]},
     "tests":[{"valid":true,"data":{"n":5}},{"valid":false,"data":{"n":"x"}},{"valid":false,"data":{}}]})");
   write(dir / "b_refused.json", R"({"schema":{"type":"array","uniqueItems":true},"tests":[]})");
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("cli: maskbench scores a folder and ends with the summary line") {
+  TERN_NEED_FIXTURE(model, "models/qwen2-vocab.gguf");
+  auto dir = schema_folder("maskbench-cli");
   write(dir / "c_fail.json", R"({"schema":{"type":"string"},"tests":[{"valid":true,"data":1}]})");
   auto r = tern::test::run_command(tern_cmd("maskbench -v -m '" + model.string() + "' '" + dir.string() + "' 2>&1"));
   INFO(r.output);
@@ -39,12 +46,7 @@ TEST_CASE("cli: maskbench scores a folder and ends with the summary line") {
 
 TEST_CASE("cli: maskbench --fork-each and --in-process agree, and --per-schema writes one row per schema") {
   TERN_NEED_FIXTURE(model, "models/qwen2-vocab.gguf");
-  auto dir = tern::test::binary_dir() / "tmp" / "maskbench-cli-modes";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  write(dir / "a_pass.json", R"({"schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]},
-    "tests":[{"valid":true,"data":{"n":5}},{"valid":false,"data":{"n":"x"}}]})");
-  write(dir / "b_refused.json", R"({"schema":{"type":"array","uniqueItems":true},"tests":[]})");
+  auto dir = schema_folder("maskbench-cli-modes");
   auto counts = [](const std::string& out) {
     auto at = out.find("maskbench: passed");
     return at == std::string::npos ? std::string() : out.substr(at, out.find(" mask_us", at) - at);
