@@ -1,17 +1,21 @@
-// MaskBench over a folder: every schema in its own child process (crashes and
-// hangs are counted), token masks over a real vocabulary. Prints the table
+// MaskBench over a folder: schemas checked in a worker process (crashes and
+// hangs are counted, the worker replaced), token masks over a real vocabulary.
+// --fork-each: a fresh worker per schema, as `tern maskbench --fork-each`. Prints the table
 // and compares with the targets: >= 85% passing, mask mean <= 50 us, p99 <=
 // 500 us, first mask <= 10 ms.
 //
-//   bench_maskbench [MODEL.gguf [DIR]]   (defaults: ../shared/models/qwen2-vocab.gguf, ../shared/maskbench)
+//   bench_maskbench [--fork-each] [MODEL.gguf [DIR]]   (defaults: ../shared/models/qwen2-vocab.gguf, ../shared/maskbench)
 #include <tern/engine/maskbench.hpp>
 
 #include <fmt/format.h>
 
 int main(int argc, char** argv) {
   namespace mb = tern::engine::maskbench;
-  std::string model = argc > 1 ? argv[1] : std::string(TERN_SHARED_DIR) + "/models/qwen2-vocab.gguf";
-  std::string dir = argc > 2 ? argv[2] : std::string(TERN_SHARED_DIR) + "/maskbench";
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool fork_each = !args.empty() && args[0] == "--fork-each";
+  if (fork_each) args.erase(args.begin());
+  std::string model = args.size() > 0 ? args[0] : std::string(TERN_SHARED_DIR) + "/models/qwen2-vocab.gguf";
+  std::string dir = args.size() > 1 ? args[1] : std::string(TERN_SHARED_DIR) + "/maskbench";
   auto vocab = tern::engine::load_token_vocabulary(model);
   if (!vocab) {
     fmt::print(stderr, "bench_maskbench: {}\n", vocab.error().describe());
@@ -24,7 +28,12 @@ int main(int argc, char** argv) {
   }
   mb::prewarm(*vocab);
   std::vector<mb::schema_result> results;
-  for (const auto& f : files) results.push_back(mb::run_file_isolated(f, *vocab, std::chrono::seconds(60)));
+  mb::isolated_runner runner(
+      [&vocab](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
+        return mb::run_file(f, *vocab, deadline);
+      },
+      fork_each);
+  for (const auto& f : files) results.push_back(runner.run(f, std::chrono::seconds(60)));
   auto s = mb::summarize(results);
   double pass = 100.0 * double(s.passed) / double(s.total());
   fmt::print("{:28} {:>10} {:>10} {:>8}\n", "measure", "value", "bound", "ratio");

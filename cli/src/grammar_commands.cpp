@@ -18,6 +18,7 @@ struct maskbench_opts {
   double timeout_s = 60;
   bool verbose = false;
   bool in_process = false;
+  bool fork_each = false;
   std::string per_schema;  // TSV path, one row per schema
 };
 
@@ -60,6 +61,11 @@ int run_maskbench(const maskbench_opts& o) {
   mb::prewarm(*vocab);
   auto limit = std::chrono::milliseconds(int64_t(o.timeout_s * 1000));
   std::vector<mb::schema_result> results;
+  mb::isolated_runner runner(
+      [&vocab](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
+        return mb::run_file(f, *vocab, deadline);
+      },
+      o.fork_each);
   for (const auto& f : files) {
     mb::schema_result r;
     if (o.in_process) {
@@ -72,7 +78,7 @@ int run_maskbench(const maskbench_opts& o) {
         r.detail = res.error().describe();
       }
     } else {
-      r = mb::run_file_isolated(f, *vocab, limit);
+      r = runner.run(f, limit);
     }
     if (o.verbose && r.result != mb::outcome::passed)
       fmt::print("{:8} {}: {}\n", mb::to_string(r.result), r.file, r.detail);
@@ -106,7 +112,10 @@ tern::cli::registrar reg([](CLI::App& app, tern::cli::exit_status& status) {
   cmd->add_option("paths", opts->paths, "MaskBench folders or files")->required();
   cmd->add_option("--timeout", opts->timeout_s, "Seconds per schema before it counts as a timeout (default 60)");
   cmd->add_flag("-v,--verbose", opts->verbose, "Print each schema that does not pass, with the reason");
-  cmd->add_flag("--in-process", opts->in_process, "Do not isolate each schema in a child process");
+  cmd->add_flag("--in-process", opts->in_process, "Check in this process (no containment of crashes or hangs)");
+  cmd->add_flag("--fork-each", opts->fork_each,
+                "A fresh checker process per schema (default: one checker process serves schema after schema and is "
+                "replaced after a crash or timeout)");
   cmd->add_option("--per-schema", opts->per_schema, "Write one TSV row per schema (mask time sum, worst, first mask) to FILE");
   cmd->callback([&status, opts] { status.code = run_maskbench(*opts); });
 });

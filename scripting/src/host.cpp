@@ -531,4 +531,27 @@ int raise_await_failure(lua_State* L, await_status st, const char* what) {
   return luaL_error(L, "%s: out of memory starting the operation", what);
 }
 
+
+void name_box(lua_State* L, int idx, const char* type_name, lua_CFunction index) {
+  lua_getmetatable(L, idx);
+  lua_pushstring(L, type_name);
+  lua_setfield(L, -2, "__name");
+  lua_pushstring(L, type_name);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushcfunction(L, index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+void* test_box(lua_State* L, int idx, std::string_view type_name) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TUSERDATA) return nullptr;
+  luaL_checkstack(L, 2, nullptr);
+  if (!lua_getmetatable(L, idx)) return nullptr;
+  lua_getfield(L, -1, "__name");
+  const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == type_name;
+  lua_pop(L, 2);
+  return ours ? lua_touserdata(L, idx) : nullptr;
+}
+
 }  // namespace tern::scripting::detail

@@ -194,6 +194,11 @@ T* new_box(lua_State* L) {
   lua_setmetatable(L, -2);  // no allocation: marks the userdata for finalisation
   return obj;
 }
+// Names the box at idx as a Lua type: __name (error messages, test_box),
+// __metatable (hides __gc from getmetatable) and __index (its methods).
+void name_box(lua_State* L, int idx, const char* type_name, lua_CFunction index);
+// The box at idx when it is a userdata named type_name by name_box, else nullptr.
+void* test_box(lua_State* L, int idx, std::string_view type_name);
 
 // --- tools as Lua values (lua_tool.cpp) ---
 

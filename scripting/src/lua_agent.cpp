@@ -353,12 +353,7 @@ int push_run(lua_State* L, run_outcome& out) {
 }
 
 agent_box* check_agent(lua_State* L, int idx) {
-  if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
-    lua_getfield(L, -1, "__name");
-    const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == "tern.agent";
-    lua_pop(L, 2);
-    if (ours) return static_cast<agent_box*>(lua_touserdata(L, idx));
-  }
+  if (void* box = test_box(L, idx, "tern.agent")) return static_cast<agent_box*>(box);
   luaL_typeerror(L, idx, "tern.agent");
   return nullptr;
 }
@@ -518,14 +513,7 @@ int l_agent(lua_State* L) {
   }
   if (!build_agent(h, b, approve_ref, event_ref)) return luaL_error(L, "%s", b->error.c_str());
   lua_settop(L, 2);
-  lua_getmetatable(L, 2);
-  lua_pushliteral(L, "tern.agent");
-  lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "tern.agent");
-  lua_setfield(L, -2, "__metatable");
-  lua_pushcfunction(L, &l_agent_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  name_box(L, 2, "tern.agent", &l_agent_index);
   return 1;
 }
 

@@ -567,14 +567,7 @@ int l_model_complete(lua_State* L) {
 template <class Model>
 void push_model(lua_State* L, const std::shared_ptr<Model>& m) {
   auto* box = new_box<model_box>(L);
-  lua_getmetatable(L, -1);
-  lua_pushliteral(L, "tern.model");
-  lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "tern.model");
-  lua_setfield(L, -2, "__metatable");
-  lua_pushcfunction(L, &l_model_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  name_box(L, -1, "tern.model", &l_model_index);
   box->model = m;  // a converting shared_ptr copy: noexcept
 }
 
@@ -674,16 +667,8 @@ int l_model(lua_State* L) {
 }  // namespace
 
 const std::shared_ptr<agent::model>* test_model(lua_State* L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) != LUA_TUSERDATA) return nullptr;
-  luaL_checkstack(L, 2, nullptr);
-  if (!lua_getmetatable(L, idx)) return nullptr;
-  lua_getfield(L, -1, "__name");
-  const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == "tern.model";
-  lua_pop(L, 2);
-  if (!ours) return nullptr;
-  auto* box = static_cast<model_box*>(lua_touserdata(L, idx));
-  return box->model ? &box->model : nullptr;
+  auto* box = static_cast<model_box*>(test_box(L, idx, "tern.model"));
+  return box && box->model ? &box->model : nullptr;
 }
 
 void open_model_functions(lua_State* L, int tern_idx) {

@@ -195,14 +195,7 @@ asio::awaitable<result<boost::json::value>> call_lua(std::shared_ptr<host> h, in
 
 tool_box* new_tool_box(lua_State* L) {
   auto* box = new_box<tool_box>(L);
-  lua_getmetatable(L, -1);
-  lua_pushliteral(L, "tern.tool");
-  lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "tern.tool");
-  lua_setfield(L, -2, "__metatable");  // hides __gc from getmetatable
-  lua_pushcfunction(L, &l_tool_index);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  name_box(L, -1, "tern.tool", &l_tool_index);
   return box;
 }
 
@@ -212,16 +205,8 @@ void push_tool(lua_State* L, const tools::tool_ptr& t) {
 }
 
 const tools::tool_ptr* test_tool(lua_State* L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) != LUA_TUSERDATA) return nullptr;
-  luaL_checkstack(L, 2, nullptr);
-  if (!lua_getmetatable(L, idx)) return nullptr;
-  lua_getfield(L, -1, "__name");
-  const bool ours = lua_type(L, -1) == LUA_TSTRING && std::string_view(lua_tostring(L, -1)) == "tern.tool";
-  lua_pop(L, 2);
-  if (!ours) return nullptr;
-  auto* box = static_cast<tool_box*>(lua_touserdata(L, idx));
-  return box->tool ? &box->tool : nullptr;
+  auto* box = static_cast<tool_box*>(test_box(L, idx, "tern.tool"));
+  return box && box->tool ? &box->tool : nullptr;
 }
 
 void open_tool_functions(lua_State* L, int tern_idx) {

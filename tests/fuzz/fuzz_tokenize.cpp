@@ -5,6 +5,8 @@
 // UTF-8 text exactly.
 #include <tern/engine/tokenizer.hpp>
 
+#include "../support/utf8_check.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -81,29 +83,6 @@ tokenizer make_spm() {
   return std::move(tokenizer::create(std::move(v))).value();
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len;
-    std::uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    const std::uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -121,16 +100,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto ids = t.encode(text, add_special, parse_special);
   const std::string decoded = t.decode(ids, false, true);
-  if (&t != &spm && !parse_special && valid_utf8(text) && decoded != text) std::abort();
+  if (&t != &spm && !parse_special && tern::test::valid_utf8(text) && decoded != text) std::abort();
 
   detokenizer d(t, true);
   std::string streamed;
   for (auto id : ids) {
     const std::string_view chunk = d.push(id);
-    if (!valid_utf8(chunk)) std::abort();
+    if (!tern::test::valid_utf8(chunk)) std::abort();
     streamed += chunk;
   }
   const std::string rest = d.flush();
-  if (!valid_utf8(rest)) std::abort();
+  if (!tern::test::valid_utf8(rest)) std::abort();
   return 0;
 }

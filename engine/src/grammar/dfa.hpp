@@ -61,6 +61,10 @@ rx rx_seq(std::vector<rx> parts);
 rx rx_alt(std::vector<rx> parts);
 rx rx_repeat(rx kid, uint32_t min, uint32_t max);
 
+// A structural fingerprint of the tree: equal keys mean equal trees (and so
+// equal machines for equal options). For memoising compiles within a schema.
+std::string rx_key(const rx& re);
+
 // Parses a JSON Schema `pattern` (ECMA-262 subset). Unanchored unless anchored
 // (each top-level alternative separately). Errors name the offending construct.
 result<rx> parse_regex(std::string_view pattern);
@@ -76,8 +80,24 @@ struct compile_options {
 
 result<dfa> compile_dfa(const rx& re, const compile_options& opts = {});
 
+// The canonical form every function here returns: only states that are
+// reachable and can still reach acceptance, equivalent states merged
+// (Hopcroft), numbered in BFS order from the start over classes in order;
+// has_out and min_to_accept filled. Equal languages over equal byte classes
+// give identical machines (equal key()). `in` needs accept and next only.
+dfa canonicalize(const dfa& in);
+
 // Product machines. intersect: both accept; subtract: a accepts and b does not.
 result<dfa> intersect(const dfa& a, const dfa& b, bool subtract = false, size_t max_states = 20000);
+
+// a minus a finite set of words (raw bytes): the product with a trie built
+// directly, for large schemas' "any key but the declared ones" terminals.
+result<dfa> subtract_words(const dfa& a, const std::vector<std::string>& words, size_t max_states = 20000);
+
+// `byte` followed by x: x's machine behind a new start state, without
+// minimising again (x must be canonical, with classes numbered by first byte,
+// as every function here gives them).
+dfa prepend_byte(const dfa& x, uint8_t byte);
 
 // `-?[0-9]+` whose value is a multiple of m (m >= 1; m + 2 states). Meant to be
 // intersected with an integer terminal, which rules out leading zeros.

@@ -12,7 +12,6 @@ int32_t grammar_builder::add_term(dfa d) {
   if (it != by_key_.end()) return it->second;
   int32_t id = int32_t(terms_.size());
   terms_.push_back(std::move(d));
-  keys_.push_back(k);
   by_key_.emplace(std::move(k), id);
   return id;
 }
@@ -123,8 +122,9 @@ result<compiled> grammar_builder::finish(int32_t root, std::string_view what) {
   for (size_t t = 0; t < terms_.size(); ++t)
     if (!terms_[t].empty_language()) tmax = std::max<uint64_t>(tmax, term_min(int32_t(t)));
   g.growth_bound = growth + tmax + 1;
+  g.term_keys.resize(terms_.size());
+  for (const auto& [key, id] : by_key_) g.term_keys[size_t(id)] = key;
   g.terms = std::move(terms_);
-  g.term_keys = std::move(keys_);
   g.root = root;
   return g;
 }

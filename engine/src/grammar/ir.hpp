@@ -34,6 +34,7 @@ struct compiled {
 class grammar_builder {
  public:
   int32_t add_term(dfa d);
+  const dfa& term(int32_t id) const { return terms_[size_t(id)]; }  // valid until the next add_term
   int32_t literal(std::string_view bytes);  // a terminal matching exactly these bytes
   int32_t new_rule(std::string name);
   void add_alt(int32_t rule, std::vector<element> seq);
@@ -48,8 +49,7 @@ class grammar_builder {
     std::vector<std::vector<element>> alts;
   };
   std::vector<dfa> terms_;
-  std::vector<std::string> keys_;
-  std::unordered_map<std::string, int32_t> by_key_;
+  std::unordered_map<std::string, int32_t> by_key_;  // dfa::key() -> terminal
   std::unordered_map<std::string, int32_t> literal_ids_;  // literal bytes -> terminal (large schemas repeat keys)
   std::vector<rule> rules_;
 };

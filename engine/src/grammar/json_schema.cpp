@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 namespace tern::engine::grammar_detail {
 namespace bj = boost::json;
@@ -216,11 +217,13 @@ class schema_compiler {
   // literals; with free whitespace, optional whitespace goes around every
   // structural character.
   int32_t tok(std::string_view text) {
-    if (!ws_) return b_.literal(spaced_ ? spaced_json(text) : std::string(text));
+    if (!ws_) return b_.literal(tok_text(text));
     return term_or_die(tok_rx(text));
   }
+  // The bytes of structural text in the fixed layouts.
+  std::string tok_text(std::string_view text) const { return spaced_ ? spaced_json(text) : std::string(text); }
   rx tok_rx(std::string_view text) {
-    if (!ws_) return rx_literal(spaced_ ? spaced_json(text) : std::string(text));
+    if (!ws_) return rx_literal(tok_text(text));
     std::vector<rx> parts;
     std::string chunk;
     bool in_str = false, esc = false;
@@ -715,7 +718,27 @@ class schema_compiler {
     return R(r);
   }
 
+  // Terminals depend only on the keywords that shape them: equal keywords
+  // (common in large schemas, where definitions are written out many times)
+  // reuse the terminal instead of compiling its DFA again.
+  static std::string keywords_key(const bj::object& o, std::initializer_list<const char*> names) {
+    std::string k;
+    for (const char* name : names) {
+      if (auto* v = o.if_contains(name)) k += bj::serialize(*v);
+      k += '\0';
+    }
+    return k;
+  }
+
   result<element> string_term(const bj::object& o, const std::string& ptr) {
+    std::string memo = keywords_key(o, {"minLength", "maxLength", "pattern", "format"});
+    if (auto it = string_terms_.find(memo); it != string_terms_.end()) return it->second;
+    auto t = string_term_uncached(o, ptr);
+    if (t) string_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<element> string_term_uncached(const bj::object& o, const std::string& ptr) {
     auto num = [&](const char* k) -> std::optional<double> {
       auto* v = o.if_contains(k);
       if (v && v->is_number()) return v->to_number<double>();
@@ -765,6 +788,15 @@ class schema_compiler {
   // ---- numbers ----
 
   result<int32_t> number_term(const bj::object& o, const std::string& ptr, bool integer) {
+    std::string memo = keywords_key(o, {"multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"});
+    memo += integer ? 'i' : 'n';
+    if (auto it = number_terms_.find(memo); it != number_terms_.end()) return it->second;
+    auto t = number_term_uncached(o, ptr, integer);
+    if (t) number_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<int32_t> number_term_uncached(const bj::object& o, const std::string& ptr, bool integer) {
     // multipleOf k (a positive integer): the multiples are integers, written
     // without fraction or exponent, and their decimal digits run through a
     // k-state remainder automaton.
@@ -898,6 +930,32 @@ class schema_compiler {
   // listed names (already JSON-quoted) and keys matching any of `minus`.
   result<int32_t> key_term(std::string_view prefix, const std::vector<std::string>& excluded, rx only = nullptr,
                            const std::vector<rx>& minus = {}) {
+    // Objects with the same declared names (and patterns) share the terminal.
+    std::string memo(prefix);
+    memo += '\0';
+    for (const auto& e : excluded) memo += e + '\0';
+    memo += '\0';
+    if (only) memo += rx_key(only);
+    for (const auto& m : minus) memo += '\0' + rx_key(m);
+    if (auto it = key_terms_.find(memo); it != key_terms_.end()) return it->second;
+    result<int32_t> t = 0;
+    if (!ws_ && !prefix.empty()) {
+      // `,"key":` is `,` before `"key":`, whose machine is already built
+      // (objects ask for both): prepending keeps it minimal, no new product.
+      TERN_TRY(int32_t bare, key_term("", excluded, only, minus));
+      dfa d = b_.term(bare);
+      std::string p = tok_text(prefix);
+      for (size_t i = p.size(); i-- > 0;) d = prepend_byte(d, uint8_t(p[i]));
+      t = b_.add_term(std::move(d));
+    } else {
+      t = key_term_uncached(prefix, excluded, only, minus);
+    }
+    if (t) key_terms_.emplace(std::move(memo), *t);
+    return t;
+  }
+
+  result<int32_t> key_term_uncached(std::string_view prefix, const std::vector<std::string>& excluded, const rx& only,
+                                    const std::vector<rx>& minus) {
     compile_options opts;
     opts.json_string = true;
     auto any = rx_repeat(rx_any_char(), 0, rx_node::unbounded);
@@ -905,8 +963,24 @@ class schema_compiler {
       return compile_dfa(rx_seq({tok_rx(prefix), rx_literal("\""), std::move(content), rx_literal("\""), tok_rx(":")}),
                          opts);
     };
-    TERN_TRY(dfa d, whole(only ? only : any));
-    if (!excluded.empty()) {
+    dfa d;
+    if (only) {
+      TERN_TRY(d, whole(only));
+    } else {
+      // "Any key" is the same machine for every object: compiled once per prefix.
+      auto it = any_keys_.find(std::string(prefix));
+      if (it == any_keys_.end()) {
+        TERN_TRY(dfa any_key, whole(any));
+        it = any_keys_.emplace(std::string(prefix), std::move(any_key)).first;
+      }
+      d = it->second;
+    }
+    if (!excluded.empty() && !ws_) {
+      // Without free whitespace the declared keys are plain words.
+      std::vector<std::string> words;
+      for (const auto& e : excluded) words.push_back(tok_text(prefix) + e + tok_text(":"));
+      TERN_TRY(d, subtract_words(d, words));
+    } else if (!excluded.empty()) {
       std::vector<rx> names;
       for (const auto& e : excluded) names.push_back(rx_literal(e));
       TERN_TRY(dfa ex, compile_dfa(rx_seq({tok_rx(prefix), rx_alt(std::move(names)), tok_rx(":")})));
@@ -1013,17 +1087,20 @@ class schema_compiler {
     for (uint32_t mask = 0; mask < full; ++mask)
       for (uint32_t e = 0; e <= ecap; ++e) after[idx(mask, e)] = b_.new_rule(fmt::format("{}#{{{:x},{}}}", ptr, mask, e));
     int32_t start = b_.new_rule(ptr + "#{");
+    // Each key terminal is asked for once per set of properties: look them up once.
+    std::vector<std::array<int32_t, 2>> key_tok(n);
+    for (size_t i = 0; i < n; ++i) key_tok[i] = {tok(props[i].key + ":"), tok("," + props[i].key + ":")};
+    int32_t close_tok = tok("}");
     auto fill = [&](int32_t r, uint32_t mask, uint32_t e, bool written) {
       uint32_t count = uint32_t(std::popcount(mask)) + e;
       bool close = (mask & required) == required && (!c.min || count >= *c.min);
       for (const auto& [bit, need] : c.deps)
         if ((mask & bit) && (mask & need) != need) close = false;
-      if (close) b_.add_alt(r, {T(tok("}"))});
+      if (close) b_.add_alt(r, {T(close_tok)});
       if (c.max && count >= *c.max) return;
       for (size_t i = 0; i < n; ++i) {
         if (mask & (1u << i)) continue;
-        std::string key = (written ? "," : "") + props[i].key + ":";
-        b_.add_alt(r, {T(tok(key)), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
+        b_.add_alt(r, {T(key_tok[i][written]), R(props[i].value), R(after[idx(mask | (1u << i), e)])});
       }
       for (const auto& [t, v] : written ? next_more : first_more)
         b_.add_alt(r, {T(t), R(v), R(after[idx(mask, std::min(e + 1, ecap))])});
@@ -1239,6 +1316,9 @@ class schema_compiler {
   std::map<const bj::value*, int32_t> by_node_;
   std::map<std::string, int32_t> by_ref_;
   std::map<std::tuple<uint32_t, uint32_t, bool>, int32_t> block_terms_;
+  std::unordered_map<std::string, element> string_terms_;
+  std::unordered_map<std::string, int32_t> number_terms_, key_terms_;
+  std::unordered_map<std::string, dfa> any_keys_;  // prefix -> `prefix "any":`
   std::deque<bj::value> owned_;
   int32_t free_string_ = -1, number_ = -1, any_ = -1;
   int depth_ = 0;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,36 @@ struct schema_result {
 result<schema_result> run_file(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
                                std::chrono::steady_clock::time_point deadline);
 
-// run_file in a child process (POSIX fork): a crash is outcome crashed, no
-// answer within `limit` is outcome timeout; never fails itself.
+// Runs files through a checker in a worker process forked from this one
+// (POSIX), so that a schema that crashes or hangs the checker is counted
+// (outcome crashed / timeout) instead of ending the run. By default one
+// worker serves file after file, keeping its caches the way a long-running
+// server does, and is replaced after a crash or a timeout; fresh_each forks a
+// new worker per file (every file then starts from this process's caches).
+// Not thread-safe; one file at a time. run() never fails itself.
+class isolated_runner {
+ public:
+  using check_fn = std::function<result<schema_result>(const std::filesystem::path&, std::chrono::steady_clock::time_point)>;
+  explicit isolated_runner(check_fn check, bool fresh_each = false);
+  ~isolated_runner();
+  isolated_runner(const isolated_runner&) = delete;
+  isolated_runner& operator=(const isolated_runner&) = delete;
+
+  schema_result run(const std::filesystem::path& file, std::chrono::milliseconds limit);
+  size_t workers_started() const { return started_; }
+
+ private:
+  bool start_worker();
+  void stop_worker(bool kill_it);
+  check_fn check_;
+  bool fresh_each_;
+  int fd_ = -1;    // parent's end of the socket pair
+  int pid_ = -1;   // worker, or -1
+  size_t started_ = 0;
+};
+
+// run_file in a fresh child process (isolated_runner with fresh_each): a crash
+// is outcome crashed, no answer within `limit` is outcome timeout.
 schema_result run_file_isolated(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
                                 std::chrono::milliseconds limit);
 
