@@ -15,12 +15,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Behaves by file name: "crash" raises SIGSEGV, "abort" aborts, "hang" never
-// answers, "error" fails; otherwise it passes and reports the worker's pid.
+// Dies of `sig` the way an unhandled crash does. The worker inherits the test
+// process's handlers (Catch2's fatal-signal reporter, ASan's), which would
+// report and exit instead; a real checker crash outside a test dies this way.
+[[noreturn]] void die_of(int sig) {
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+  std::_Exit(99);  // not reached
+}
+
+// Behaves by file name: "crash" dies of SIGSEGV, "abort" of SIGABRT, "hang"
+// never answers, "error" fails; otherwise it passes and reports the worker's pid.
 tern::result<mb::schema_result> scripted_check(const std::filesystem::path& f, std::chrono::steady_clock::time_point) {
   std::string name = f.filename().string();
-  if (name == "crash") std::raise(SIGSEGV);
-  if (name == "abort") std::abort();
+  if (name == "crash") die_of(SIGSEGV);
+  if (name == "abort") die_of(SIGABRT);
+  if (name == "exit") std::_Exit(3);
   if (name == "hang")
     for (;;) std::this_thread::sleep_for(1s);
   if (name == "error") return tern::fail(tern::errc::parse_error, "not a MaskBench file").at(name);
@@ -58,10 +68,13 @@ TEST_CASE("maskbench isolate: a crash is counted with its signal and the next fi
   auto aborted = runner.run("abort", 5s);
   CHECK(aborted.result == mb::outcome::crashed);
   CHECK(aborted.detail == "checker died with signal " + std::to_string(SIGABRT));
+  auto exited = runner.run("exit", 5s);
+  CHECK(exited.result == mb::outcome::crashed);
+  CHECK(exited.detail == "checker exited without a result");
   auto after = runner.run("b.json", 5s);
   CHECK(after.result == mb::outcome::passed);
   CHECK(after.detail != before.detail);
-  CHECK(runner.workers_started() == 3);
+  CHECK(runner.workers_started() == 4);
 }
 
 TEST_CASE("maskbench isolate: a hang is a timeout, the worker is killed and replaced") {
