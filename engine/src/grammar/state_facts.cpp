@@ -111,6 +111,34 @@ void state_facts::clear_marks() {
   touched_.clear();
 }
 
+bool state_facts::one_clean_char(const dfa& d, int32_t x, const std::array<uint64_t, 4>* without,
+                                 std::vector<int32_t>& out, size_t max_out, size_t& n_mid, size_t max_mid) {
+  todo_.assign(1, {x, u8_start});
+  while (!todo_.empty()) {
+    auto [y, u] = todo_.back();
+    todo_.pop_back();
+    for (const clean_step& cs : clean_steps_[size_t(u)]) {
+      if (without && u == u8_start && (((*without)[cs.byte >> 6] >> (cs.byte & 63)) & 1)) continue;
+      int32_t z = d.step(y, cs.byte);
+      if (z == dead || d.accept[z]) return false;
+      uint8_t& mk = mark_[size_t(z)];
+      if (!mk) touched_.push_back(z);
+      if (cs.v == u8_start) {
+        if (!(mk & boundary_mark)) {
+          if (out.size() >= max_out) return false;
+          mk |= boundary_mark;
+          out.push_back(z);
+        }
+      } else if (!(mk & inside_mark(cs.v))) {
+        if (++n_mid > max_mid) return false;
+        mk |= inside_mark(cs.v);
+        todo_.emplace_back(z, cs.v);
+      }
+    }
+  }
+  return true;
+}
+
 // Breadth-first over the states clean characters reach from s, bounded so
 // that a state with a large clean-text closure (a long counting string) is
 // declared open quickly. The answer does not depend on the order of the
@@ -120,7 +148,6 @@ bool state_facts::text_closed(const dfa& d, int32_t s, const std::array<uint64_t
   if (!without && text_[s] != unknown) return text_[s] == closed;
   constexpr size_t max_reach = 64, max_mid = 512;
   std::vector<int32_t> reach = {s};
-  std::vector<std::pair<int32_t, int>> todo;
   size_t n_mid = 0;
   mark_[size_t(s)] |= boundary_mark;
   touched_.push_back(s);
@@ -134,38 +161,7 @@ bool state_facts::text_closed(const dfa& d, int32_t s, const std::array<uint64_t
       ok = false;
       break;
     }
-    todo.assign(1, {x, u8_start});
-    while (!todo.empty() && ok) {
-      auto [y, u] = todo.back();
-      todo.pop_back();
-      for (const clean_step& cs : clean_steps_[size_t(u)]) {
-        if (without && u == u8_start && (((*without)[cs.byte >> 6] >> (cs.byte & 63)) & 1)) continue;
-        int32_t z = d.step(y, cs.byte);
-        if (z == dead || d.accept[z]) {
-          ok = false;
-          break;
-        }
-        uint8_t& mk = mark_[size_t(z)];
-        if (!mk) touched_.push_back(z);
-        if (cs.v == u8_start) {
-          if (!(mk & boundary_mark)) {
-            if (reach.size() >= max_reach) {
-              ok = false;
-              break;
-            }
-            mk |= boundary_mark;
-            reach.push_back(z);
-          }
-        } else if (!(mk & inside_mark(cs.v))) {
-          if (++n_mid > max_mid) {
-            ok = false;
-            break;
-          }
-          mk |= inside_mark(cs.v);
-          todo.emplace_back(z, cs.v);
-        }
-      }
-    }
+    ok = one_clean_char(d, x, without, reach, max_reach, n_mid, max_mid);
   }
   clear_marks();
   if (without) return ok;
@@ -188,7 +184,6 @@ uint32_t state_facts::text_reach(const dfa& d, int32_t s) {
   constexpr size_t max_layer = 4, max_mid = 512;
   std::vector<int32_t> layer = {s}, next;
   std::vector<int32_t> chain;  // single-state layers from s on
-  std::vector<std::pair<int32_t, int>> todo;
   uint32_t k = 0;
   bool exact = true;  // every layer so far held one state
   for (; k < max_chars; ++k) {
@@ -206,33 +201,7 @@ uint32_t state_facts::text_reach(const dfa& d, int32_t s) {
     size_t n_mid = 0;
     bool ok = true;
     for (int32_t x : layer) {
-      todo.assign(1, {x, u8_start});
-      while (!todo.empty() && ok) {
-        auto [y, u] = todo.back();
-        todo.pop_back();
-        for (const clean_step& cs : clean_steps_[size_t(u)]) {
-          int32_t z = d.step(y, cs.byte);
-          if (z == dead || d.accept[z]) {
-            ok = false;
-            break;
-          }
-          uint8_t& mk = mark_[size_t(z)];
-          if (!mk) touched_.push_back(z);
-          if (cs.v == u8_start) {
-            if (!(mk & boundary_mark)) {
-              mk |= boundary_mark;
-              next.push_back(z);
-            }
-          } else if (!(mk & inside_mark(cs.v))) {
-            if (++n_mid > max_mid) {
-              ok = false;
-              break;
-            }
-            mk |= inside_mark(cs.v);
-            todo.emplace_back(z, cs.v);
-          }
-        }
-      }
+      ok = one_clean_char(d, x, nullptr, next, SIZE_MAX, n_mid, max_mid);
       if (!ok) break;
     }
     if (!ok) break;

@@ -64,6 +64,13 @@ class state_facts {
   // answer is then about s alone and is not cached per state.
   bool text_closed(const dfa& d, int32_t s, const std::array<uint64_t, 4>* without = nullptr);
   uint32_t text_reach(const dfa& d, int32_t s);
+  // One clean character read from boundary state x: walks the states inside
+  // a multi-byte character (n_mid counts them, at most max_mid) and appends
+  // each boundary state not yet marked to `out` (at most max_out in all).
+  // `without` leaves bytes out of a character's first byte. False when a
+  // step dies or accepts, or a bound is passed.
+  bool one_clean_char(const dfa& d, int32_t x, const std::array<uint64_t, 4>* without, std::vector<int32_t>& out,
+                      size_t max_out, size_t& n_mid, size_t max_mid);
   void clear_marks();
 
   std::mutex mu_;
@@ -79,6 +86,7 @@ class state_facts {
   // boundary, bit v-1 a state seen inside a character in decoder state v.
   std::vector<uint8_t> mark_;
   std::vector<int32_t> touched_;
+  std::vector<std::pair<int32_t, int>> todo_;  // (state, decoder state) inside a character
   size_t n_closed_without_ = 0;
 };
 
