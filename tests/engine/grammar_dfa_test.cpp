@@ -366,6 +366,23 @@ rx random_rx(std::mt19937& rng, int depth) {
   }
 }
 
+bool accepts(const dfa& m, const std::string& w) {
+  int32_t q = m.empty_language() ? dead : m.start;
+  for (char c : w)
+    if (q != dead) q = m.step(q, uint8_t(c));
+  return q != dead && m.accept[size_t(q)];
+}
+
+// Calls f on every string over `alphabet` of up to 5 characters.
+void all_strings(const std::string& alphabet, const std::function<void(const std::string&)>& f) {
+  std::string w;
+  all_words(int(alphabet.size()), 5, [&](const std::vector<int>& cs) {
+    w.clear();
+    for (int c : cs) w += alphabet[size_t(c)];
+    f(w);
+  });
+}
+
 }  // namespace
 
 TEST_CASE("dfa compile: random regexes give minimal machines for the right language", "[grammar][dfa]") {
@@ -376,23 +393,10 @@ TEST_CASE("dfa compile: random regexes give minimal machines for the right langu
     auto d = compile_dfa(r);
     REQUIRE(d.has_value());
     if (!d->empty_language()) require_minimal(*d);
-    std::string w;
-    std::function<void()> rec = [&] {
-      bool want = ends(r, w, 0).count(w.size()) > 0;
-      int32_t q = d->empty_language() ? dead : d->start;
-      for (char c : w)
-        if (q != dead) q = d->step(q, uint8_t(c));
-      bool got = q != dead && d->accept[size_t(q)];
+    all_strings(alphabet, [&](const std::string& w) {
       INFO("word '" << w << "'");
-      REQUIRE(got == want);
-      if (w.size() == 5) return;
-      for (char c : alphabet) {
-        w.push_back(c);
-        rec();
-        w.pop_back();
-      }
-    };
-    rec();
+      REQUIRE(accepts(*d, w) == (ends(r, w, 0).count(w.size()) > 0));
+    });
     // Equal languages over equal byte classes: equal keys.
     auto twice = compile_dfa(rx_alt({r, r}));
     REQUIRE(twice.has_value());
@@ -480,25 +484,11 @@ TEST_CASE("dfa subtract_words: a minus a finite set of words", "[grammar][dfa]")
     auto d = subtract_words(*a, words);
     REQUIRE(d.has_value());
     if (!d->empty_language()) require_minimal(*d);
-    auto run_on = [](const dfa& m, const std::string& w) {
-      int32_t q = m.empty_language() ? dead : m.start;
-      for (char c : w)
-        if (q != dead) q = m.step(q, uint8_t(c));
-      return q != dead && m.accept[size_t(q)];
-    };
-    std::string w;
-    std::function<void()> rec = [&] {
+    all_strings(alphabet, [&](const std::string& w) {
       bool excluded = std::find(words.begin(), words.end(), w) != words.end();
       INFO("word '" << w << "'");
-      REQUIRE(run_on(*d, w) == (run_on(*a, w) && !excluded));
-      if (w.size() == 5) return;
-      for (char c : alphabet) {
-        w.push_back(c);
-        rec();
-        w.pop_back();
-      }
-    };
-    rec();
+      REQUIRE(accepts(*d, w) == (accepts(*a, w) && !excluded));
+    });
   }
 }
 
@@ -517,23 +507,10 @@ TEST_CASE("dfa prepend_byte: canonical without minimising again", "[grammar][dfa
     auto expect = compile_dfa(rx_seq({rx_literal(std::string(1, char(byte))), r}));
     REQUIRE(expect.has_value());
     REQUIRE(y.n_states() == expect->n_states());
-    std::string w;
-    std::function<void()> rec = [&] {
-      int32_t q = y.empty_language() ? dead : y.start, p = expect->empty_language() ? dead : expect->start;
-      for (char c : w) {
-        if (q != dead) q = y.step(q, uint8_t(c));
-        if (p != dead) p = expect->step(p, uint8_t(c));
-      }
+    all_strings(alphabet, [&](const std::string& w) {
       INFO("word '" << w << "'");
-      REQUIRE((q != dead && y.accept[size_t(q)]) == (p != dead && expect->accept[size_t(p)]));
-      if (w.size() == 5) return;
-      for (char c : alphabet) {
-        w.push_back(c);
-        rec();
-        w.pop_back();
-      }
-    };
-    rec();
+      REQUIRE(accepts(y, w) == accepts(*expect, w));
+    });
   }
   // x = (aa)*: the state after one 'a' has the language a(aa)*, which is what
   // the new start would have; the result must merge them (2 states, not 3).

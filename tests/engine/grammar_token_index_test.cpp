@@ -30,6 +30,36 @@ std::vector<uint32_t> brute_mask(grammar_matcher& m, const token_vocabulary& v) 
   return mask;
 }
 
+// Feeds `doc` token by token (greedy tokens over the Qwen2 vocabulary at
+// `path`) through a matcher of `schema`, comparing the mask with trying every
+// token at every `stride`-th position and at the end, where the document must
+// be complete. Returns the vocabulary, for checks of its counters.
+std::shared_ptr<const token_vocabulary> qwen2_walk_and_compare(const std::filesystem::path& path, const char* schema,
+                                                               const std::string& doc, size_t stride = 1) {
+  auto vr = load_token_vocabulary(path);
+  REQUIRE(vr);
+  auto v = *vr;
+  auto g = compile_json_schema(schema);
+  REQUIRE(g);
+  auto m = grammar_matcher::create(make_constraint(*g, v));
+  REQUIRE(m);
+  auto toks = maskbench::greedy_tokenize(*v, doc);
+  REQUIRE(toks);
+  std::vector<uint32_t> mask(m->mask_words());
+  for (size_t i = 0; i < toks->size(); ++i) {
+    if (i % stride == stride - 1) {
+      m->fill_mask(mask);
+      INFO("token " << i);
+      CHECK(mask == brute_mask(*m, *v));
+    }
+    REQUIRE(m->accept_token((*toks)[i]));
+  }
+  m->fill_mask(mask);
+  CHECK(mask == brute_mask(*m, *v));
+  CHECK(m->is_complete());
+  return v;
+}
+
 // Every single byte (so any document can be spelled), then random
 // concatenations of pieces: long runs of clean text make subtrees the skips
 // can take, the odd quote, escape, control or cut UTF-8 sequence breaks them.
@@ -126,35 +156,17 @@ TEST_CASE("grammar token tables: grammar text with a text-like loop and a byte l
 
 TEST_CASE("grammar token tables: Qwen2 free strings and additional keys equal the brute-force masks") {
   TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
-  auto vr = load_token_vocabulary(path);
-  REQUIRE(vr);
-  auto v = *vr;
-  auto g = compile_json_schema(
-      R"({"type":"object","properties":{"id":{"type":"string","maxLength":30}},"additionalProperties":{"type":"string"}})");
-  REQUIRE(g);
-  auto c = make_constraint(*g, v);
-  auto m = grammar_matcher::create(c);
-  REQUIRE(m);
   // Positions inside the declared key, an additional key, and string bodies.
-  std::string doc = R"({"id":"中文 text, ok","idx":"Zoë said \"hi\" 😀"})";
-  auto toks = maskbench::greedy_tokenize(*v, doc);
-  REQUIRE(toks);
-  std::vector<uint32_t> mask(m->mask_words());
-  for (size_t i = 0; i < toks->size(); ++i) {
-    m->fill_mask(mask);
-    if (i % 2 == 1) {
-      INFO("token " << i);
-      CHECK(mask == brute_mask(*m, *v));
-    }
-    REQUIRE(m->accept_token((*toks)[i]));
-  }
-  CHECK(m->is_complete());
+  qwen2_walk_and_compare(
+      path,
+      R"({"type":"object","properties":{"id":{"type":"string","maxLength":30}},"additionalProperties":{"type":"string"}})",
+      R"({"id":"中文 text, ok","idx":"Zoë said \"hi\" 😀"})", 2);
 }
 
-// Length-counting strings: states near the end take the clean tokens of at
-// most k characters from a per-vocabulary table and walk only the unclean
-// tokens; the masks must still equal trying every token, for lengths below,
-// at and above the tables' 32 characters, with multi-byte and cut characters.
+// Length-counting strings: states near the end skip clean subtrees no deeper
+// than their remaining characters (the reach, counted up to 32); the masks
+// must still equal trying every token, for lengths below, at and above 32,
+// with multi-byte and cut characters.
 TEST_CASE("grammar token tables: counting strings of many lengths equal the brute-force masks") {
   for (uint32_t seed : {21u, 22u}) {
     auto v = random_vocab(seed, 1500);
@@ -175,28 +187,9 @@ TEST_CASE("grammar token tables: counting strings of many lengths equal the brut
 
 TEST_CASE("grammar token tables: Qwen2 counting string equals the brute-force masks") {
   TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
-  auto vr = load_token_vocabulary(path);
-  REQUIRE(vr);
-  auto v = *vr;
-  auto g = compile_json_schema(R"({"type":"string","maxLength":12})");
-  REQUIRE(g);
-  auto m = grammar_matcher::create(make_constraint(*g, v));
-  REQUIRE(m);
   // Every position of a string that fills the 12 characters with ASCII,
   // two-, three- and four-byte characters and an escape.
-  std::string doc = "\"ab é中😀\\\"xyz w\"";
-  auto toks = maskbench::greedy_tokenize(*v, doc);
-  REQUIRE(toks);
-  std::vector<uint32_t> mask(m->mask_words());
-  for (size_t i = 0; i < toks->size(); ++i) {
-    m->fill_mask(mask);
-    INFO("token " << i);
-    CHECK(mask == brute_mask(*m, *v));
-    REQUIRE(m->accept_token((*toks)[i]));
-  }
-  m->fill_mask(mask);
-  CHECK(mask == brute_mask(*m, *v));
-  CHECK(m->is_complete());
+  qwen2_walk_and_compare(path, R"({"type":"string","maxLength":12})", "\"ab é中😀\\\"xyz w\"");
 }
 
 // Wide states equivalent up to the longest token share one entry (the far
@@ -255,23 +248,8 @@ TEST_CASE("grammar token tables: negated classes equal the brute-force masks") {
 
 TEST_CASE("grammar token tables: Qwen2 negated class equals the brute-force masks") {
   TERN_NEED_FIXTURE(path, "models/qwen2-vocab.gguf");
-  auto vr = load_token_vocabulary(path);
-  REQUIRE(vr);
-  auto v = *vr;
-  auto g = compile_json_schema(R"({"type":"array","items":{"type":"string","pattern":"^[^A-Z_ ]+$"}})");
-  REQUIRE(g);
-  auto m = grammar_matcher::create(make_constraint(*g, v));
-  REQUIRE(m);
-  std::string doc = R"(["abc-def.g","x1é中/😀\"q","z"])";
-  auto toks = maskbench::greedy_tokenize(*v, doc);
-  REQUIRE(toks);
-  std::vector<uint32_t> mask(m->mask_words());
-  for (size_t i = 0; i < toks->size(); ++i) {
-    m->fill_mask(mask);
-    INFO("token " << i);
-    CHECK(mask == brute_mask(*m, *v));
-    REQUIRE(m->accept_token((*toks)[i]));
-  }
+  auto v = qwen2_walk_and_compare(path, R"({"type":"array","items":{"type":"string","pattern":"^[^A-Z_ ]+$"}})",
+                                  R"(["abc-def.g","x1é中/😀\"q","z"])");
   size_t used = 0;
   for (const auto& [key, f] : v->internals().facts) used += f->n_closed_without();
   CHECK(used >= 1);
