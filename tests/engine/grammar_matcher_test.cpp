@@ -3,6 +3,7 @@
 #include <tern/engine/grammar.hpp>
 #include <tern/engine/maskbench.hpp>
 
+#include "brute_mask.hpp"
 #include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,17 +20,7 @@ size_t popcount(const std::vector<uint32_t>& mask) {
   return n;
 }
 
-// Reference mask: try every token with accept_token and undo it.
-std::vector<uint32_t> brute_mask(grammar_matcher& m, const token_vocabulary& v) {
-  std::vector<uint32_t> mask(m.mask_words(), 0);
-  for (int32_t t = 0; t < int32_t(v.size()); ++t) {
-    if (m.accept_token(t)) {
-      mask[size_t(t) >> 5] |= 1u << (t & 31);
-      REQUIRE(m.rollback(1));
-    }
-  }
-  return mask;
-}
+using tern::test::brute_mask;
 
 std::shared_ptr<const token_vocabulary> qwen() {
   static std::shared_ptr<const token_vocabulary> v = [] {

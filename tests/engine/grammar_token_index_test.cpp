@@ -7,6 +7,7 @@
 #include <tern/engine/grammar.hpp>
 #include <tern/engine/maskbench.hpp>
 
+#include "brute_mask.hpp"
 #include "fixtures.hpp"
 #include "grammar/token_index.hpp"
 
@@ -19,16 +20,7 @@ using namespace tern::engine;
 
 namespace {
 
-std::vector<uint32_t> brute_mask(grammar_matcher& m, const token_vocabulary& v) {
-  std::vector<uint32_t> mask(m.mask_words(), 0);
-  for (int32_t t = 0; t < int32_t(v.size()); ++t) {
-    if (m.accept_token(t)) {
-      mask[size_t(t) >> 5] |= 1u << (t & 31);
-      REQUIRE(m.rollback(1));
-    }
-  }
-  return mask;
-}
+using tern::test::brute_mask;
 
 // Feeds `doc` token by token (greedy tokens over the Qwen2 vocabulary at
 // `path`) through a matcher of `schema`, comparing the mask with trying every
