@@ -28,11 +28,7 @@ int main(int argc, char** argv) {
   }
   mb::prewarm(*vocab);
   std::vector<mb::schema_result> results;
-  mb::isolated_runner runner(
-      [&vocab](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
-        return mb::run_file(f, *vocab, deadline);
-      },
-      fork_each);
+  mb::isolated_runner runner(mb::file_checker(*vocab), fork_each);
   for (const auto& f : files) results.push_back(runner.run(f, std::chrono::seconds(60)));
   auto s = mb::summarize(results);
   double pass = 100.0 * double(s.passed) / double(s.total());

@@ -61,11 +61,7 @@ int run_maskbench(const maskbench_opts& o) {
   mb::prewarm(*vocab);
   auto limit = std::chrono::milliseconds(int64_t(o.timeout_s * 1000));
   std::vector<mb::schema_result> results;
-  mb::isolated_runner runner(
-      [&vocab](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
-        return mb::run_file(f, *vocab, deadline);
-      },
-      o.fork_each);
+  mb::isolated_runner runner(mb::file_checker(*vocab), o.fork_each);
   for (const auto& f : files) {
     mb::schema_result r;
     if (o.in_process) {

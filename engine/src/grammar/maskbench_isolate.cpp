@@ -250,12 +250,10 @@ schema_result isolated_runner::run(const std::filesystem::path& file, std::chron
   return r;
 }
 
-schema_result run_file_isolated(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
-                                std::chrono::milliseconds limit) {
-  isolated_runner runner([&vocab](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
+isolated_runner::check_fn file_checker(std::shared_ptr<const token_vocabulary> vocab) {
+  return [vocab = std::move(vocab)](const std::filesystem::path& f, std::chrono::steady_clock::time_point deadline) {
     return run_file(f, vocab, deadline);
-  }, true);
-  return runner.run(file, limit);
+  };
 }
 
 }  // namespace tern::engine::maskbench

@@ -68,10 +68,8 @@ class isolated_runner {
   size_t started_ = 0;
 };
 
-// run_file in a fresh child process (isolated_runner with fresh_each): a crash
-// is outcome crashed, no answer within `limit` is outcome timeout.
-schema_result run_file_isolated(const std::filesystem::path& file, const std::shared_ptr<const token_vocabulary>& vocab,
-                                std::chrono::milliseconds limit);
+// The checker isolated_runner runs for MaskBench files: run_file over `vocab`.
+isolated_runner::check_fn file_checker(std::shared_ptr<const token_vocabulary> vocab);
 
 // Builds the per-model token tables every JSON schema shares (free strings,
 // numbers), so that forked checkers start with them.
